@@ -1,0 +1,1 @@
+"""bounds package (placeholder, filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""estimators package (placeholder, filled in by its issue)."""

@@ -1,0 +1,46 @@
+"""The project's own promises: README commands, CI script, the dispatcher's behaviour."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import binomgbml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    return re.findall(r"```bash\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_has_setup_and_test_commands_and_ci_runs_the_test_one():
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    setup, test = commands[0], commands[1]
+    assert "binomgbml bounds" in setup and "constraints.txt" in setup
+    assert "pytest" in test
+    assert test in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_constraints_pin_torch_but_package_asks_for_a_range():
+    assert "torch==2.13.0" in (ROOT / "constraints.txt").read_text().split()
+    assert '"torch>=2.4"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_dispatcher_unknown_subcommand_is_a_usage_error(capsys):
+    assert binomgbml.main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert "frobnicate" in err and len(err.strip().splitlines()) == 1
+
+
+def test_dispatcher_help_lists_every_subcommand(capsys):
+    assert binomgbml.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for sub in binomgbml.SUBCOMMANDS:
+        assert sub in out
+
+
+def test_console_script_is_installed_and_answers():
+    proc = subprocess.run([sys.executable, "-m", "binomgbml", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "bounds" in proc.stdout

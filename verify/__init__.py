@@ -1,0 +1,1 @@
+"""verify package (placeholder, filled in by its issue)."""
