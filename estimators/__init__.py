@@ -1,1 +1,28 @@
-"""estimators package (placeholder, filled in by its issue)."""
+"""PyTorch meta-gradient estimators over one :class:`Trajectory` abstraction (docs/estimators.md).
+
+A :class:`Trajectory` carries alpha, g and a batched Hessian-vector product; it is built from
+explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
+(:meth:`Trajectory.from_model`). Every estimator is a function of a trajectory:
+
+* :func:`fo` (g), :func:`trunc` (eq. (5)), :func:`maml` (eq. (4));
+* :func:`binom` (eq. (8), the cascade of Theorem 3.2 / corrected Algorithm 2);
+* :func:`hybrid` (eq. (39)); :func:`imaml` (conjugate gradient on (I + H/lam) x = g).
+
+:func:`maml_autograd` is the independent ground truth (autograd through the unrolled loop), and
+:func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer.
+The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (independent code).
+"""
+
+from .backprop import fo, maml, trunc
+from .binomial import binom, hybrid
+from .errors import EstimatorInputError
+from .implicit import imaml
+from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
+from .trajectory import HVP_MODES, Trajectory
+from .unrolled import maml_autograd
+
+__all__ = [
+    "Trajectory", "HVP_MODES", "EstimatorInputError",
+    "fo", "trunc", "maml", "binom", "hybrid", "imaml", "maml_autograd",
+    "ESTIMATORS", "meta_gradient", "accumulate_meta_gradient",
+]

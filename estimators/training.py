@@ -1,0 +1,77 @@
+"""Use in a training loop: the meta-gradient of a meta-batch, accumulated into ``.grad``.
+
+    opt.zero_grad()
+    accumulate_meta_gradient(model, F.mse_loss, tasks, K=5, alpha=0.01, estimator="binom", L=2)
+    opt.step()
+
+The meta-objective is the mean over the T tasks of the meta-batch (eq. (2a)), so the estimate
+added to each parameter's ``.grad`` is the mean of the per-task estimates.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+
+from .backprop import fo, maml, trunc
+from .binomial import binom, hybrid
+from .errors import EstimatorInputError
+from .implicit import imaml
+from .trajectory import Trajectory, unflatten
+from .unrolled import maml_autograd
+
+__all__ = ["ESTIMATORS", "meta_gradient", "accumulate_meta_gradient"]
+
+#: estimator name -> function of (trajectory, **options)
+ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
+    "fo": fo, "trunc": trunc, "maml": maml, "binom": binom, "hybrid": hybrid, "imaml": imaml,
+}
+
+
+def meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
+                  estimator: str | Callable[..., torch.Tensor] = "binom", *, hvp: str = "auto",
+                  **options) -> tuple[torch.Tensor, float]:
+    """The mean over ``tasks`` (``(support, query)`` pairs) of the chosen estimate, as a flat vector
+    in the order of ``model.named_parameters()``, and the mean validation loss at phi^K.
+
+    ``estimator`` is a name in :data:`ESTIMATORS`, ``"maml_autograd"``, or a function
+    ``(trajectory, **options) -> tensor``; ``options`` are its arguments (``L=2``, ``chunk_size=1``).
+    """
+    if isinstance(estimator, str) and estimator not in ESTIMATORS and estimator != "maml_autograd":
+        raise EstimatorInputError(f"estimator={estimator!r} must be one of "
+                                  f"{', '.join([*ESTIMATORS, 'maml_autograd'])} or a callable")
+    total, losses = None, []
+    for task in tasks:
+        if not (isinstance(task, (tuple, list)) and len(task) == 2):
+            raise EstimatorInputError("each task must be a (support, query) pair")
+        support, query = task
+        if estimator == "maml_autograd":
+            est, loss = maml_autograd(model, loss_fn, support, query, K, alpha, return_loss=True)
+        else:
+            traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=hvp)
+            fn = ESTIMATORS[estimator] if isinstance(estimator, str) else estimator
+            est, loss = fn(traj, **options), traj.val_loss
+        total = est if total is None else total + est
+        losses.append(loss)
+    if total is None:
+        raise EstimatorInputError("tasks is empty: need at least one (support, query) pair")
+    return total / len(losses), sum(losses) / len(losses)
+
+
+def accumulate_meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
+                             estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                             hvp: str = "auto", **options) -> float:
+    """Add the meta-batch mean estimate (see :func:`meta_gradient`) to every parameter's ``.grad``
+    (creating it if None), so that any ``torch.optim`` optimizer can step. Returns the mean
+    validation loss at phi^K over the tasks."""
+    vec, loss = meta_gradient(model, loss_fn, tasks, K, alpha, estimator, hvp=hvp, **options)
+    named = list(model.named_parameters())
+    parts = unflatten(vec, [n for n, _ in named], [p.shape for _, p in named])
+    with torch.no_grad():
+        for name, p in named:
+            if p.grad is None:
+                p.grad = parts[name].detach().clone()
+            else:
+                p.grad.add_(parts[name])
+    return loss
