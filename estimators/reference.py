@@ -128,6 +128,8 @@ def _scan(value, name: str) -> tuple[np.ndarray, set[str]]:
         arr = np.array(value, dtype=object)
     except ValueError as exc:  # ragged nested lists
         raise ReferenceInputError(f"{name}: not a rectangular array ({exc})") from None
+    if any(isinstance(x, (list, tuple, np.ndarray)) for x in arr.flat):
+        raise ReferenceInputError(f"{name}: not a rectangular array (ragged nested sequences)")
     kinds = {_kind(x, name) for x in arr.flat}
     return arr, kinds
 
