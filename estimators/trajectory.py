@@ -196,8 +196,12 @@ def flat_loss(model, loss_fn, data, names, shapes, buffers, what: str):
         out = functional_call(model, (unflatten(phi, names, shapes), buffers), (x,))
         return loss_fn(out, y)
 
-    with torch.no_grad():
-        value = f(torch.cat([p.detach().reshape(-1) for p in model.parameters()]))
+    try:
+        with torch.no_grad():
+            value = f(torch.cat([p.detach().reshape(-1) for p in model.parameters()]))
+    except RuntimeError as exc:  # shape mismatches between model, inputs and targets
+        message = " ".join(str(exc).split())
+        raise EstimatorInputError(f"model or loss_fn failed on the {what} set: {message}") from None
     if not isinstance(value, torch.Tensor) or value.ndim != 0:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise EstimatorInputError(f"loss_fn on the {what} set returned {shape}: need a scalar tensor")

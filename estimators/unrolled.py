@@ -48,4 +48,4 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
         val = loss(phi, query, "query")
         meta = torch.autograd.grad(val, theta)
     flat = torch.cat([m.reshape(-1) for m in meta])
-    return (flat, float(val)) if return_loss else flat
+    return (flat, float(val.detach())) if return_loss else flat
