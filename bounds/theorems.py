@@ -18,7 +18,7 @@ from . import numeric as _numeric
 from .params import NotApplicable, exact_point, format_value, numeric_point
 
 __all__ = ["Statement", "Theorem", "THEOREMS", "theorem_3_6", "theorem_3_8", "theorem_3_10",
-           "evaluate", "not_applicable", "applicable", "get_theorem"]
+           "evaluate", "not_applicable", "applicable", "get_theorem", "broken_condition"]
 
 ESTIMATORS = ("fo", "trunc", "binom")
 
@@ -49,8 +49,17 @@ class Statement:
         return sympy.latex(self.expr)
 
     def evaluate(self, K, L, alpha, H, h=None, M=None, *, exact=False):
-        """This bound alone (see :func:`evaluate`)."""
-        return evaluate(self.theorem, K, L, alpha, H, h, M, exact=exact)[self.key]
+        """This bound alone (see :func:`evaluate`); envelopes and constants via
+        ``bounds.envelopes`` (numeric only)."""
+        if self.key in ESTIMATORS:
+            return evaluate(self.theorem, K, L, alpha, H, h, M, exact=exact)[self.key]
+        if exact:
+            raise ValueError(f"{self.reference} involves e and has no exact value")
+        from . import envelopes
+        function = getattr(envelopes, self.builder)
+        given = {"K": K, "L": L, "alpha": alpha, "H": H, "h": h, "M": M}
+        names = function.__code__.co_varnames[:function.__code__.co_argcount]
+        return function(**{n: given[n] for n in names})
 
     def sympy_value(self, K, L, alpha, H, h=None, M=None):
         """The plain SymPy path: substitute exact values into ``expr`` and ``doit()`` (slow)."""
@@ -68,6 +77,7 @@ class Condition:
     text: str
     holds: Callable[[dict], object]
     reason: Callable[[dict], str]
+    flags: str  # the command-line flags that set the parameters involved
 
 
 @dataclass(frozen=True)
@@ -107,21 +117,25 @@ _STEP = Condition(
     "0 < alpha <= 1/H",
     lambda p: _x(p) <= 1,
     lambda p: f"alpha*H = {format_value(_x(p))} > 1 breaks the condition 0 < alpha <= 1/H",
+    "--alpha/--H",
 )
 _H_GIVEN = Condition(
     "h is given (Assumption 3.9: local h-strong convexity)",
     lambda p: p["h"] is not None,
     lambda p: "h is not given (Assumption 3.9 needs the strong-convexity constant h)",
+    "--h",
 )
 _M_GIVEN = Condition(
     "M is given (Assumption 3.9: the last M points)",
     lambda p: p["M"] is not None,
     lambda p: "M is not given (Assumption 3.9 needs the number M of strongly convex points)",
+    "--M",
 )
 _SMALL_H = Condition(
     "0 < h <= H",
     lambda p: p["h"] <= p["H"],
     lambda p: f"h = {format_value(p['h'])} > H = {format_value(p['H'])} breaks the condition 0 < h <= H",
+    "--h",
 )
 _M_RANGE = Condition(
     "1 <= M <= min(L, K-L)",
@@ -129,19 +143,37 @@ _M_RANGE = Condition(
     lambda p: (f"M = {format_value(p['M'])} > min(L, K-L) = "
                f"{format_value(min(p['L'], p['K'] - p['L']))} breaks the condition "
                "1 <= M <= min(L, K-L)"),
+    "--M",
 )
 
 _LIPSCHITZ = "Assumption 3.5: the training loss has an H-Lipschitz gradient"
 theorem_3_6 = Theorem("3.6", "Theorem 3.6 (restated as Theorem B.1)", (_LIPSCHITZ,), (),
-                      **_statements("3.6", ("(11a)", "(11b)", "(11c)")))
+                      **_statements("3.6", ("(11a)", "(11b)", "(11c)")),
+                      extras={"ordering": "e_Bin < e_Tr < e_FO for 1 <= L < K and alpha*H > 0 "
+                              "(proved in bounds.proofs.prove_theorem_3_6_ordering)"})
 theorem_3_8 = Theorem("3.8", "Theorem 3.8 (restated as Theorem B.3)",
                       (_LIPSCHITZ, "Assumption 3.7: the training loss is convex"), (_STEP,),
-                      **_statements("3.8", ("(12a)", "(12b)", "(12c)")))
+                      **_statements("3.8", ("(12a)", "(12b)", "(12c)")),
+                      extras={
+                          "envelope": Statement("3.8", "envelope", "Theorem 3.8 proof, Lemma B.5",
+                                                "super-exponential envelope of (12c)",
+                                                "theorem_3_8_envelope"),
+                          "c_alpha": Statement("3.8", "c_alpha", "Theorem 3.8 proof",
+                                               "bound e K/(L+1) on the constant C_alpha",
+                                               "theorem_3_8_c_alpha")})
 theorem_3_10 = Theorem("3.10", "Theorem 3.10 (restated as Theorem B.6)",
                        (_LIPSCHITZ, "Assumption 3.9: the training loss is locally h-strongly convex "
                         "around the last M inner iterates, M <= min(L, K-L)"),
                        (_H_GIVEN, _M_GIVEN, _STEP, _SMALL_H, _M_RANGE),
-                       **_statements("3.10", ("(13a)", "(13b)", "(13c)")))
+                       **_statements("3.10", ("(13a)", "(13b)", "(13c)")),
+                       extras={
+                           "envelope": Statement("3.10", "envelope",
+                                                 "Theorem 3.10 proof, Lemmas B.5 and B.7",
+                                                 "super-exponential envelope of (13c)",
+                                                 "theorem_3_10_envelope"),
+                           "c_alpha": Statement("3.10", "c_alpha", "Theorem 3.10 proof",
+                                                "bound e (K-1)/L on the constant C'_alpha",
+                                                "theorem_3_10_c_alpha")})
 
 #: "3.6" / "3.8" / "3.10" -> Theorem
 THEOREMS: dict[str, Theorem] = {t.number: t for t in (theorem_3_6, theorem_3_8, theorem_3_10)}
@@ -160,6 +192,14 @@ def _point(exact: bool, K, L, alpha, H, h, M) -> dict:
     return (exact_point if exact else numeric_point)(K, L, alpha, H, h, M)
 
 
+def broken_condition(theorem, p: dict) -> Condition | None:
+    """The first of the theorem's conditions that the validated scalar point ``p`` breaks."""
+    for condition in get_theorem(theorem).conditions:
+        if not condition.holds(p):
+            return condition
+    return None
+
+
 def not_applicable(theorem, K, L, alpha, H, h=None, M=None) -> str | None:
     """Why the scalar point breaks ``theorem``'s conditions, or None when it satisfies them.
 
@@ -174,10 +214,8 @@ def not_applicable(theorem, K, L, alpha, H, h=None, M=None) -> str | None:
     p = _point(is_exact, *values)
     if not is_exact:
         p = {n: (None if v is None else float(v)) for n, v in p.items()}
-    for condition in thm.conditions:
-        if not condition.holds(p):
-            return f"Theorem {thm.number}: {condition.reason(p)}"
-    return None
+    condition = broken_condition(thm, p)
+    return None if condition is None else f"Theorem {thm.number}: {condition.reason(p)}"
 
 
 def applicable(theorem, K, L, alpha, H, h=None, M=None) -> np.ndarray:

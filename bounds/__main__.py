@@ -1,0 +1,7 @@
+"""``python -m bounds``: the same as ``binomgbml bounds``."""
+
+import sys
+
+import binomgbml
+
+sys.exit(binomgbml.run("bounds", sys.argv[1:]))

@@ -1,0 +1,132 @@
+"""``binomgbml bounds``: evaluate the bounds of Theorems 3.6, 3.8 and 3.10 at a point or a sweep.
+
+With no flags it prints the paper's Figure 2 setting: K=5, alpha=1/4, H=1, h=1/10, M=1 and
+L=0..5, for all three theorems. See docs/bounds.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from fractions import Fraction
+
+from binomgbml import ArgumentParser, UsageError
+
+from .tables import FORMATS, bound_rows, format_rows
+from .theorems import THEOREMS
+
+__all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
+
+#: the paper's Figure 2 setting
+FIGURE_2 = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
+
+EPILOG = """\
+sweeps: --K, --L, --M take an integer, a comma list (1,2,5) or an inclusive range a:b (0:5), or
+a mix (1:3,8); --alpha, --H, --h take decimals or fractions (0.25, 1/4) or comma lists of them.
+Every combination is evaluated; in a sweep, points with L > K are skipped. Without --L, L runs
+over 0..K. With no parameter flag at all the Figure 2 setting is used (K=5, alpha=1/4, H=1,
+h=1/10, M=1); otherwise K, alpha, H default to 5, 1/4, 1 and h, M to not given (Theorem 3.10
+rows are then not applicable). Numeric values beyond float64 are printed as inf, never NaN.
+"""
+
+
+def parse_integers(flag: str, text: str, minimum: int) -> list[int]:
+    """``"3"``, ``"1,2,5"``, ``"0:5"`` (inclusive) or a mix -> list of ints >= minimum."""
+    values: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        bounds_ = item.split(":")
+        try:
+            numbers = [int(b) for b in bounds_]
+        except ValueError:
+            raise UsageError(f"{flag}: {item!r} is not an integer or a range a:b of integers") from None
+        if len(numbers) > 2:
+            raise UsageError(f"{flag}: {item!r} is not an integer or a range a:b of integers")
+        if len(numbers) == 2 and numbers[0] > numbers[1]:
+            raise UsageError(f"{flag}: range {item!r} is empty (a:b needs a <= b)")
+        for n in numbers:
+            if n < minimum:
+                what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+                raise UsageError(f"{flag}: {n} is not {what}")
+        values += list(range(numbers[0], numbers[-1] + 1))
+    return list(dict.fromkeys(values))
+
+
+def parse_rationals(flag: str, text: str) -> list[Fraction]:
+    """``"0.25"``, ``"1/4"`` or a comma list of them -> positive finite Fractions."""
+    values: list[Fraction] = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            value = Fraction(item)
+        except ZeroDivisionError:
+            raise UsageError(f"{flag}: {item!r} divides by zero") from None
+        except ValueError:
+            raise UsageError(f"{flag}: {item!r} is not a number (write a decimal like 0.25 or a "
+                             "fraction like 1/4; it must be finite)") from None
+        if value <= 0:
+            raise UsageError(f"{flag}: {item} is not positive")
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def parse_theorems(text: str) -> list[str]:
+    """``"all"``, ``"3.8"`` or a comma list like ``"3.6,3.10"``."""
+    if text.strip() == "all":
+        return list(THEOREMS)
+    chosen = [t.strip() for t in text.split(",")]
+    for t in chosen:
+        if t not in THEOREMS:
+            raise UsageError(f"--theorem: {t!r} is not one of {', '.join(THEOREMS)}, all")
+    return list(dict.fromkeys(chosen))
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="binomgbml bounds", description=__doc__.split("\n")[0], epilog=EPILOG,
+                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    parser.add_argument("--K", help="inner steps K >= 1 (default 5)")
+    parser.add_argument("--L", help="truncation 0 <= L <= K (default 0..K)")
+    parser.add_argument("--alpha", help="inner step size alpha > 0 (default 1/4)")
+    parser.add_argument("--H", help="Lipschitz constant H > 0 of the gradient (default 1)")
+    parser.add_argument("--h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
+    parser.add_argument("--M", help="strongly convex points 1 <= M <= min(L, K-L) (Theorem 3.10)")
+    parser.add_argument("--theorem", default="all", help="3.6, 3.8, 3.10, a comma list, or all (default)")
+    parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
+    parser.add_argument("--normalize", help="'fo': divide each bound by the same theorem's fo bound")
+    parser.add_argument("--format", default="table", help="table (default), json, csv or latex")
+    return parser
+
+
+def _points(args) -> list[dict]:
+    given = {n: getattr(args, n) for n in ("K", "L", "alpha", "H", "h", "M")}
+    defaults = FIGURE_2 if all(v is None for v in given.values()) else {
+        "K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [None], "M": [None]}
+    K = parse_integers("--K", given["K"], 1) if given["K"] is not None else defaults["K"]
+    L = parse_integers("--L", given["L"], 0) if given["L"] is not None else None
+    M = parse_integers("--M", given["M"], 1) if given["M"] is not None else defaults["M"]
+    rationals = {n: parse_rationals(f"--{n}", given[n]) if given[n] is not None else defaults[n]
+                 for n in ("alpha", "H", "h")}
+    if L is not None and len(K) == 1 and len(L) == 1 and L[0] > K[0]:
+        raise UsageError(f"--L: {L[0]} is outside 0..K = 0..{K[0]}")
+    points = []
+    for k in K:
+        for l_, a, H, h, m in itertools.product(L if L is not None else range(k + 1), rationals["alpha"],
+                                                rationals["H"], rationals["h"], M):
+            if l_ <= k:  # in a sweep, points with L > K are skipped
+                points.append({"K": k, "L": l_, "alpha": a, "H": H, "h": h, "M": m})
+    if not points:
+        raise UsageError(f"--L: no value in {args.L} is within 0..K for --K {args.K}")
+    return points
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.format not in FORMATS:
+        raise UsageError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")
+    if args.normalize not in (None, "fo"):
+        raise UsageError(f"--normalize: {args.normalize!r} is not 'fo' (the only normalisation)")
+    theorems = parse_theorems(args.theorem)
+    rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
+                      strict=len(theorems) == 1)
+    sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
+    return 0
