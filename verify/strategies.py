@@ -70,10 +70,11 @@ def _check_choice(name, value, choices):
 def _number(exact, lo, hi, favour=()):
     """Numbers in [lo, hi]: Fractions (exact) or floats, with ``favour`` values drawn often."""
     if exact:
-        inner = st.fractions(Fraction(lo), Fraction(hi), max_denominator=_MAX_DEN)
+        lo, hi = Fraction(lo), Fraction(hi)
+        inner = st.fractions(lo, hi, max_denominator=max(_MAX_DEN, lo.denominator, hi.denominator))
     else:
         inner = st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
-    special = [v if exact else float(v) for v in favour if lo <= v <= hi]
+    special = [Fraction(v) if exact else float(v) for v in favour if lo <= v <= hi]
     return st.one_of(st.sampled_from(special), inner) if special else inner
 
 

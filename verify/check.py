@@ -1,0 +1,245 @@
+"""``check_estimator``: property-test a meta-gradient estimator in one call.
+
+An estimator is a function ``(Trajectory, L) -> vector`` (torch tensor or array). It may claim
+
+* ``equals=`` "maml", "binom", "trunc", "fo" (the dense reference ``estimators.reference``, float64)
+  or another callable ``(Trajectory, L) -> vector``: equal within ``RTOL`` on every trajectory;
+* ``claim=`` a bound id such as "thm3.6.binom" (or several): its error against the exact
+  meta-gradient P^K g stays within that bound, under that bound's assumption.
+
+Hypothesis draws trajectories (explicit Hessians, float64); for bound claims an adversarial search
+(L-BFGS-B over the Hessians and g, from several starts) follows. On failure an ``AssertionError``
+shows the shrunk counterexample, the two values and the bound, and a replayable witness JSON is
+saved (``binomgbml check-estimator module:function --replay FILE``). Works inside pytest as a
+plain call.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .search import _Parametrisation, hypothesis_find
+from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences
+
+__all__ = ["REFERENCES", "RTOL", "check_estimator", "replay_estimator_witness"]
+
+#: float64 rounding allowed on top of a claim: |a - b| <= bound |g| + RTOL (1 + |b|) (bound = 0
+#: for equality); products of a few small Hessians round to ~1e-15, far below RTOL
+RTOL = 1e-10
+#: named references for ``equals=``
+REFERENCES = ("maml", "binom", "trunc", "fo")
+
+
+def _reference(name: str) -> Callable:
+    from estimators import reference as ref
+
+    table = {
+        "maml": lambda H, g, a, L: ref.meta_gradient(H, g, a),
+        "binom": lambda H, g, a, L: ref.expansion_dp(H, g, a, L),
+        "trunc": lambda H, g, a, L: ref.truncated(H, g, a, L),
+        "fo": lambda H, g, a, L: ref.first_order(g),
+    }
+    if name not in table:
+        raise ValueError(f"equals={name!r} is not one of {', '.join(REFERENCES)} or a callable")
+    return table[name]
+
+
+def _vector(value, what: str) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != 1:
+        raise AssertionError(f"{what} returned shape {arr.shape}, expected a vector")
+    return arr
+
+
+def _run(fn, H, g, alpha, L, what):
+    from estimators import Trajectory
+
+    return _vector(fn(Trajectory.from_hessians(np.array(H), np.array(g), float(alpha)), L), what)
+
+
+def _claim_bound(claim_id: str):
+    from .registry import REGISTRY
+
+    statement = REGISTRY.get(claim_id)
+    if statement is None or not hasattr(statement, "claim"):
+        bounds_ids = [s.id for s in REGISTRY.values() if hasattr(s, "claim")]
+        raise ValueError(f"claim={claim_id!r} is not a bound id; choose from {', '.join(bounds_ids)}")
+    return statement.claim
+
+
+class _Problem:
+    """One claim of one estimator: evaluate a case -> (ok, ratio, details)."""
+
+    def __init__(self, estimator, *, equals=None, claim=None):
+        self.estimator = estimator
+        if claim is not None:
+            self.bound_claim = _claim_bound(claim)
+            self.id, self.theorem = claim, self.bound_claim.theorem
+            self.other, self.other_name = _reference("maml"), "maml (P^K g)"
+        else:
+            self.bound_claim, self.theorem = None, "3.6"
+            if callable(equals):
+                self.other, self.other_name = (lambda H, g, a, L: _run(equals, H, g, a, L, "equals")), \
+                    getattr(equals, "__name__", "callable")
+            else:
+                self.other, self.other_name = _reference(equals), f"reference {equals}"
+            self.id = f"equals:{self.other_name}"
+
+    def evaluate(self, params, H, g):
+        alpha, L = float(params["alpha"]), params["L"]
+        mine = _run(self.estimator, H, g, alpha, L, "the estimator")
+        other = _vector(self.other(np.array(H), np.array(g), alpha, L), self.other_name)
+        if mine.shape != other.shape:
+            raise AssertionError(f"the estimator returned shape {mine.shape}, expected {other.shape}")
+        err = float(np.linalg.norm(mine - other))
+        allowed = RTOL * (1 + float(np.linalg.norm(other)))  # float64 rounding of the two sides
+        if self.bound_claim is not None:
+            allowed += float(self.bound_claim.bound(params, False)) * float(np.linalg.norm(g))
+        ok = bool(np.isfinite(err) and err <= allowed)
+        ratio = err / allowed if allowed > 0 else (0.0 if err == 0 else float("inf"))
+        return ok, ratio, {"estimate": mine.tolist(), "other": other.tolist(), "error": err,
+                           "bound": allowed}
+
+    def witness(self, params, H, g, details):
+        return {"id": self.id, "params": {k: (v if isinstance(v, int) else float(v))
+                                          for k, v in params.items() if v is not None},
+                "hessians": np.asarray(H, dtype=float).tolist(), "g": np.asarray(g, dtype=float).tolist(),
+                **details, "compared_with": self.other_name}
+
+
+def _cases(theorem, max_K, max_d):
+    @st.composite
+    def cases(draw):
+        params = draw(bound_parameters(theorem=theorem, max_K=max_K))
+        d = draw(st.integers(1, max_d))
+        H = draw(hessian_sequences(K=params["K"], d=d, assumption=THEOREM_ASSUMPTION[theorem],
+                                   H=params["H"], h=params["h"], M=params["M"]))
+        g = draw(st.lists(st.floats(-2, 2, allow_nan=False), min_size=d, max_size=d))
+        return params, H, np.array(g)
+
+    return cases()
+
+
+def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: int):
+    """Maximise error / bound over the Hessians and g with L-BFGS-B from several starts."""
+    from scipy.optimize import minimize
+
+    from .search import _adversarial_params
+
+    rng = np.random.default_rng([seed, zlib.crc32(problem.id.encode())])
+    claim = problem.bound_claim
+    for start in range(starts):
+        params = {k: (float(v) if k in ("alpha", "H", "h") and v is not None else v)
+                  for k, v in _adversarial_params(claim, rng, start).items()}
+        params["K"] = min(params["K"], max_K)
+        params["L"] = min(params["L"], params["K"])
+        d = 2
+        par = _Parametrisation(params["K"], d, claim.intervals(params), claim.commuting)
+
+        def split(x):
+            return par.hessians(x[:par.size]), x[par.size:]
+
+        def objective(x):
+            H, g = split(x)
+            if not np.linalg.norm(g):
+                return 0.0
+            state["examples"] += 1
+            ok, ratio, _ = problem.evaluate(params, H, g)
+            return -ratio
+
+        res = minimize(objective, rng.normal(size=par.size + d), method="L-BFGS-B",
+                       options={"maxiter": 40})
+        H, g = split(res.x)
+        ok, ratio, details = problem.evaluate(params, H, g)
+        state["max_ratio"] = max(state["max_ratio"], ratio)
+        if not ok:
+            return problem.witness(params, H, g, details)
+    return None
+
+
+def _save(witness: dict, out) -> Path:
+    out = Path(out) if out is not None else Path(tempfile.gettempdir()) / "binomgbml-witnesses"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"check-{witness['id'].replace(':', '-').replace(' ', '_')}.json"
+    path.write_text(json.dumps(witness, indent=1) + "\n")
+    return path
+
+
+def _message(witness: dict, path: Path) -> str:
+    p = witness["params"]
+    lines = [f"estimator violates {witness['id']}",
+             f"  counterexample: {', '.join(f'{k}={v}' for k, v in p.items())}, d={len(witness['g'])}",
+             f"  hessians = {np.array(witness['hessians']).tolist()}",
+             f"  g = {witness['g']}",
+             f"  estimator     = {witness['estimate']}",
+             f"  {witness['compared_with']:<13} = {witness['other']}",
+             f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}",
+             f"  witness saved to {path}"]
+    return "\n".join(lines)
+
+
+def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: int = 50,
+                    starts: int = 4, seed: int = 0, max_K: int = 5, max_d: int = 3,
+                    out=None, name: str | None = None) -> dict:
+    """Property-test ``estimator(Trajectory, L) -> vector``; raise AssertionError on a violation.
+
+    ``equals``: "maml" | "binom" | "trunc" | "fo" | a callable ``(Trajectory, L) -> vector``.
+    ``claim``: a bound id (e.g. "thm3.6.binom") or a list of them. At least one is required.
+    Returns a summary ``{claim id: {"examples", "max_ratio"}}`` when every claim holds.
+    ``out`` is the directory for witnesses (default: ``<tmp>/binomgbml-witnesses``); ``name``
+    ("module:function") is recorded in the witness so the CLI can replay it.
+    """
+    if not callable(estimator):
+        raise ValueError(f"estimator={estimator!r} must be callable (Trajectory, L) -> vector")
+    claims = [claim] if isinstance(claim, str) else list(claim or [])
+    if equals is None and not claims:
+        raise ValueError("check_estimator needs equals=... and/or claim=...")
+    problems = ([_Problem(estimator, equals=equals)] if equals is not None else []) + \
+        [_Problem(estimator, claim=c) for c in claims]
+    summary = {}
+    for problem in problems:
+        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+
+        def examine(case, problem=problem):
+            params, H, g = case
+            ok, ratio, details = problem.evaluate(params, H, g)
+            state["max_ratio"] = max(state["max_ratio"], ratio)
+            return None if ok else problem.witness(params, H, g, details)
+
+        hypothesis_find(_cases(problem.theorem, max_K, max_d), examine, examples=examples,
+                        seed=seed, state=state)
+        if state["witness"] is None and problem.bound_claim is not None and starts > 0:
+            state["witness"] = _adversarial(problem, starts, seed, state, max_K)
+        if state["witness"] is not None:
+            witness = dict(state["witness"], estimator=name) if name else state["witness"]
+            raise AssertionError(_message(witness, _save(witness, out)))
+        summary[problem.id] = {"examples": state["examples"], "max_ratio": state["max_ratio"]}
+    return summary
+
+
+def replay_estimator_witness(estimator: Callable, witness: dict) -> tuple[bool, str]:
+    """Re-run ``estimator`` on a saved witness: (still violated?, one-line explanation)."""
+    sid = witness["id"]
+    if sid.startswith("equals:"):
+        name = sid.split(":", 1)[1]
+        if not name.startswith("reference "):
+            raise ValueError(f"witness id {sid!r}: a callable reference cannot be replayed from JSON")
+        problem = _Problem(estimator, equals=name.split(" ", 1)[1])
+    else:
+        problem = _Problem(estimator, claim=sid)
+    params = dict(witness["params"])
+    params.setdefault("h", None)
+    params.setdefault("M", None)
+    ok, ratio, details = problem.evaluate(params, np.array(witness["hessians"], dtype=float),
+                                          np.array(witness["g"], dtype=float))
+    return (not ok), (f"|difference| = {details['error']:.6g}, allowed {details['bound']:.6g} "
+                      f"(ratio {ratio:.6g})")

@@ -1,0 +1,217 @@
+"""``binomgbml verify`` and ``binomgbml check-estimator``.
+
+verify: check the registry's statements (table with a progress bar, or ``--json``), write a
+witness JSON per violated statement under ``--out``, or re-check one witness exactly with
+``--replay FILE`` (exit 0 when the witness still shows the violation, 1 when it does not).
+
+check-estimator: property-test ``package.module:function`` (a function ``(Trajectory, L) ->
+vector``) against ``--equals NAME`` and/or ``--claim ID``; exit 0 when every claim holds, 1 when
+one is violated, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from binomgbml import ArgumentParser, UsageError
+
+__all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{name} {text!r} is not an integer") from None
+        if value < 0:
+            raise UsageError(f"{name} {value} must be >= 0")
+        return value
+    return parse
+
+
+def load_witness(path) -> dict:
+    """Read a witness JSON file; UsageError naming the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        witness = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"--replay {path}: no such file") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"--replay {path}: not a readable JSON file ({exc})") from None
+    if not isinstance(witness, dict) or "id" not in witness:
+        raise UsageError(f"--replay {path}: a witness is a JSON object with an 'id' key")
+    return witness
+
+
+# --------------------------------------------------------------------------------------------
+# verify
+
+
+def _check_one(task):
+    """Run one statement (in a worker process): (id, Result as dict)."""
+    from .registry import REGISTRY
+    from .search import Result
+
+    sid, examples, starts, seed = task
+    try:
+        result = REGISTRY[sid].run(examples=examples, starts=starts, seed=seed)
+    except Exception as exc:  # a check that crashes is reported, not hidden
+        result = Result("error", note=f"{type(exc).__name__}: {exc}")
+    return sid, result
+
+
+def run_statements(ids, *, examples=100, starts=8, seed=0, jobs=1, progress=True):
+    """Check the statements ``ids``: {id: Result}, in the order given."""
+    from tqdm import tqdm
+
+    tasks = [(sid, examples, starts, seed) for sid in ids]
+    results = {}
+    bar = tqdm(total=len(tasks), desc="verify", unit="stmt", file=sys.stderr, disable=not progress)
+    if jobs > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for sid, result in pool.map(_check_one, tasks):
+                results[sid] = result
+                bar.update()
+    else:
+        for task in tasks:
+            sid, result = _check_one(task)
+            results[sid] = result
+            bar.update()
+    bar.close()
+    return {sid: results[sid] for sid in ids}
+
+
+def _write_witness(witness, out: Path, sid: str) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{sid}.json"
+    path.write_text(json.dumps(witness, indent=1) + "\n")
+    return str(path)
+
+
+def _table(rows) -> str:
+    header = ("id", "statement", "assumption", "verdict", "examples", "max ratio", "witness")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths[1] = min(widths[1], 60)
+    fmt = lambda r: "  ".join(str(c)[:widths[i]].ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def _replay(path) -> int:
+    from .registry import get
+
+    witness = load_witness(path)
+    statement = get(str(witness["id"]))
+    violated, detail = statement.replay(witness)
+    print(f"{statement.id} ({statement.reference}): "
+          f"{'violated, confirmed exactly' if violated else 'NOT violated'} -- {detail}")
+    return 0 if violated else 1
+
+
+def verify_main(argv: list[str]) -> int:
+    """``binomgbml verify``: check the paper's statements, or replay one witness."""
+    parser = ArgumentParser(prog="binomgbml verify", description=verify_main.__doc__)
+    parser.add_argument("--only", help="comma-separated statement ids (default: all)")
+    parser.add_argument("--examples", type=_positive_int("--examples"), default=100,
+                        help="Hypothesis examples per statement (default 100)")
+    parser.add_argument("--starts", type=_positive_int("--starts"), default=8,
+                        help="adversarial optimisation starts per bound statement (default 8)")
+    parser.add_argument("--seed", type=_positive_int("--seed"), default=0)
+    parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
+    parser.add_argument("--jobs", type=_positive_int("--jobs"), default=min(2, os.cpu_count() or 1),
+                        help="worker processes (default: 2 or the number of CPUs if fewer)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--list", action="store_true", help="list the statements and exit")
+    parser.add_argument("--replay", metavar="FILE", help="re-check one witness exactly")
+    args = parser.parse_args(argv)
+
+    from .registry import REGISTRY, get
+
+    if args.replay:
+        return _replay(args.replay)
+    if args.list:
+        for s in REGISTRY.values():
+            print(f"{s.id:24} {s.reference:40} {s.assumption:4} {s.text}")
+        return 0
+    ids = list(REGISTRY)
+    if args.only:
+        ids = [get(sid.strip()).id for sid in args.only.split(",") if sid.strip()]
+        if not ids:
+            raise UsageError(f"--only {args.only!r} names no statement")
+    results = run_statements(ids, examples=args.examples, starts=args.starts, seed=args.seed,
+                             jobs=max(1, args.jobs))
+    out = Path(args.out)
+    entries = []
+    for sid, r in results.items():
+        path = _write_witness(r.witness, out, sid) if r.witness else None
+        entries.append({"id": sid, "verdict": r.verdict, "examples": r.examples,
+                        "max_ratio": r.max_ratio, "witness": path, "note": r.note})
+    if args.json:
+        print(json.dumps({"statements": [{k: e[k] for k in ("id", "verdict", "examples",
+                                                            "max_ratio", "witness")}
+                                         for e in entries]}, indent=1))
+    else:
+        rows = [(e["id"], REGISTRY[e["id"]].text, REGISTRY[e["id"]].assumption,
+                 e["verdict"] + (f" ({e['note']})" if e["note"] else ""), e["examples"],
+                 "-" if e["max_ratio"] is None else f"{e['max_ratio']:.6g}", e["witness"] or "-")
+                for e in entries]
+        print(_table(rows))
+    return 1 if any(e["verdict"] == "error" for e in entries) else 0
+
+
+# --------------------------------------------------------------------------------------------
+# check-estimator
+
+
+def _import_target(target: str):
+    module_name, sep, func_name = target.partition(":")
+    if not sep or not module_name or not func_name:
+        raise UsageError(f"estimator {target!r} must be 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"estimator {target!r}: cannot import {module_name!r} ({exc})") from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r}")
+    return func
+
+
+def check_estimator_main(argv: list[str]) -> int:
+    """``binomgbml check-estimator``: property-test an estimator (Trajectory, L) -> vector."""
+    from .check import REFERENCES, check_estimator, replay_estimator_witness
+
+    parser = ArgumentParser(prog="binomgbml check-estimator", description=check_estimator_main.__doc__)
+    parser.add_argument("estimator", help="package.module:function")
+    parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
+    parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
+    parser.add_argument("--examples", type=_positive_int("--examples"), default=50)
+    parser.add_argument("--starts", type=_positive_int("--starts"), default=4)
+    parser.add_argument("--seed", type=_positive_int("--seed"), default=0)
+    parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
+    parser.add_argument("--replay", metavar="FILE", help="re-run the estimator on a saved witness")
+    args = parser.parse_args(argv)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # so that a module in the working directory imports
+    estimator = _import_target(args.estimator)
+    if args.replay:
+        violated, detail = replay_estimator_witness(estimator, load_witness(args.replay))
+        print(f"{args.estimator}: {'violated' if violated else 'holds'} on the witness -- {detail}")
+        return 1 if violated else 0
+    if not args.claim and not args.equals:
+        raise UsageError("give --claim ID and/or --equals NAME")
+    try:
+        summary = check_estimator(estimator, equals=args.equals, claim=args.claim,
+                                  examples=args.examples, starts=args.starts, seed=args.seed,
+                                  out=args.out, name=args.estimator)
+    except AssertionError as exc:
+        print(str(exc))
+        return 1
+    for cid, s in summary.items():
+        print(f"{cid}: holds ({s['examples']} examples, largest error/allowed {s['max_ratio']:.6g})")
+    return 0

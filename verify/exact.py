@@ -1,0 +1,99 @@
+"""Exact rational helpers: parsing "p/q" strings, formatting, squared norms, rounding to rationals."""
+
+from __future__ import annotations
+
+import numbers
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["as_fraction", "det", "fraction_array", "fraction_str", "is_psd", "rationalize", "spectrum_violation",
+           "sq_norm", "to_float_array"]
+
+
+def as_fraction(value, name="value") -> Fraction:
+    """An int, Fraction, SymPy Rational, float or "p/q" string as an exact Fraction."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} must be a number or a 'p/q' string, not a bool")
+    if isinstance(value, (numbers.Rational, str)):
+        try:
+            return Fraction(str(value) if not isinstance(value, numbers.Rational) else value)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{name}={value!r} is not a rational number 'p/q'") from None
+    if hasattr(value, "p") and hasattr(value, "q"):  # sympy.Rational
+        return Fraction(int(value.p), int(value.q))
+    if isinstance(value, numbers.Real) and np.isfinite(float(value)):
+        return Fraction(float(value))
+    raise ValueError(f"{name}={value!r} must be a finite number or a 'p/q' string")
+
+
+def fraction_array(values, name="value") -> np.ndarray:
+    """A nested list / array of numbers or "p/q" strings as an object array of Fractions."""
+    arr = np.asarray(values, dtype=object)
+    return np.vectorize(lambda x: as_fraction(x, name), otypes=[object])(arr) if arr.size else arr
+
+
+def fraction_str(x) -> str:
+    """"p/q" (or "p") for an exact rational."""
+    x = Fraction(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def to_float_array(values) -> np.ndarray:
+    """float64 copy of an array of Fractions (or floats)."""
+    return np.asarray(values, dtype=object).astype(float)
+
+
+def sq_norm(v) -> Fraction:
+    """Exact squared Euclidean norm of a vector of rationals."""
+    return sum((Fraction(x) ** 2 for x in np.asarray(v, dtype=object).ravel()), Fraction(0))
+
+
+def rationalize(x, max_denominator: int) -> np.ndarray:
+    """Nearest rationals with denominators <= ``max_denominator``, elementwise (object array)."""
+    arr = np.asarray(x, dtype=float)
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = Fraction(float(v)).limit_denominator(max_denominator)
+    return out
+
+
+def det(matrix) -> Fraction:
+    """Exact determinant of a square matrix of rationals (Gaussian elimination over Fractions)."""
+    A = [[Fraction(x) for x in row] for row in np.asarray(matrix, dtype=object)]
+    n, result = len(A), Fraction(1)
+    for c in range(n):
+        pivot = next((r for r in range(c, n) if A[r][c] != 0), None)
+        if pivot is None:
+            return Fraction(0)
+        if pivot != c:
+            A[c], A[pivot] = A[pivot], A[c]
+            result = -result
+        result *= A[c][c]
+        for r in range(c + 1, n):
+            f = A[r][c] / A[c][c]
+            A[r] = [a - f * b for a, b in zip(A[r], A[c])]
+    return result
+
+
+def is_psd(matrix) -> bool:
+    """Exactly: is the symmetric rational matrix positive semidefinite (all principal minors >= 0)?"""
+    from itertools import combinations
+
+    A = np.asarray(matrix, dtype=object)
+    n = A.shape[0]
+    return all(det(A[np.ix_(idx, idx)]) >= 0
+               for size in range(1, n + 1) for idx in combinations(range(n), size))
+
+
+def spectrum_violation(matrix, lo, hi) -> str | None:
+    """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None."""
+    A = np.asarray(matrix, dtype=object)
+    if not (A == A.T).all():
+        return "not symmetric"
+    eye = np.eye(A.shape[0], dtype=int).astype(object)
+    if not is_psd(A - eye * Fraction(lo)):
+        return f"has an eigenvalue below {fraction_str(lo)}"
+    if not is_psd(eye * Fraction(hi) - A):
+        return f"has an eigenvalue above {fraction_str(hi)}"
+    return None

@@ -1,0 +1,320 @@
+"""Counterexample search for error-bound statements: Hypothesis plus adversarial optimisation.
+
+A bound claim says ``||P^K g - estimate|| <= bound(K, L, alpha, H, h, M) ||g||`` for every Hessian
+sequence under an assumption. Its worst case over g is the spectral norm of the error matrix, so
+the search maximises ``ratio = ||E||_2 / bound`` over Hessian sequences:
+
+1. Hypothesis draws exact rational parameters and Hessians (:mod:`verify.strategies`) and shrinks
+   any violation it finds;
+2. an adversarial search maximises the ratio with ``scipy.optimize.minimize`` (L-BFGS-B) from
+   several random starts, over a smooth parametrisation ``H^k = Q_k diag(lambda_k) Q_k^T``
+   (``Q_k`` products of Householder reflections, ``lambda = lo + (hi - lo) sin^2 t``), because
+   random sampling rarely finds worst cases.
+
+A float ratio above ``1 + TOL`` is only a candidate. It becomes a violation when it is confirmed
+exactly: the Hessians rounded to rationals (small denominators first, so witnesses stay short;
+rounding keeps them exactly symmetric with spectra exactly inside the assumed intervals), g the
+rounded top singular vector, and the error computed by ``estimators.reference`` in Fractions.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed as hyp_seed, settings, strategies as st
+
+from .exact import fraction_str, rationalize, sq_norm, to_float_array
+from .measure import error_matrices, error_sq, spectral_witness_direction
+from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences, householder, \
+    spectrum_intervals
+
+__all__ = ["TOL", "BoundClaim", "Result", "commute_exactly", "confirm_bound", "hypothesis_find", "parse_params",
+           "replay_bound", "search_bound"]
+
+#: float ratios within this of 1 are rounding, not candidates
+TOL = 1e-9
+
+
+@dataclass
+class Result:
+    """Outcome of checking one statement."""
+
+    verdict: str  # "holds" | "violated" | "not applicable" | "error"
+    examples: int = 0
+    max_ratio: float | None = None
+    witness: dict | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BoundClaim:
+    """``||P^K g - estimator|| <= bound(params) ||g||`` under ``theorem``'s conditions.
+
+    ``bound(params, exact)`` returns the bound factor (a Fraction when ``exact``).
+    ``commuting=True`` restricts the Hessians to a shared eigenbasis.
+    """
+
+    id: str
+    theorem: str
+    estimator: str
+    bound: Callable[[dict, bool], object]
+    commuting: bool = False
+    max_K: int = 5
+    max_d: int = 3
+
+    @property
+    def assumption(self) -> str:
+        return THEOREM_ASSUMPTION[self.theorem]
+
+    def intervals(self, params):
+        return spectrum_intervals(params["K"], self.assumption, params["H"], params["h"], params["M"])
+
+
+def _params_json(params) -> dict:
+    return {k: (fraction_str(v) if not isinstance(v, int) else v)
+            for k, v in params.items() if v is not None}
+
+
+def confirm_bound(claim: BoundClaim, params: dict, hessians) -> dict | None:
+    """An exactly confirmed witness for exact ``params`` and rational ``hessians``, else None."""
+    b = Fraction(claim.bound(params, True))
+    K, L, alpha = params["K"], params["L"], params["alpha"]
+    E = error_matrices(to_float_array(hessians), float(alpha), L, claim.estimator)
+    direction = spectral_witness_direction(E)
+    for den in (8, 64, 1024, 2 ** 20):
+        g = rationalize(direction, den)
+        g_sq = sq_norm(g)
+        if g_sq == 0:
+            continue
+        e_sq = error_sq(hessians, g, alpha, L, claim.estimator)
+        if e_sq > b * b * g_sq:
+            error, bound = float(e_sq) ** 0.5, float(b) * float(g_sq) ** 0.5
+            return {
+                "id": claim.id, "params": _params_json(params),
+                "hessians": [[[fraction_str(x) for x in row] for row in Hk] for Hk in hessians],
+                "g": [fraction_str(x) for x in g], "error": error, "bound": bound,
+                "ratio": error / bound if bound else float("inf"),
+            }
+    return None
+
+
+def _float_ratio(claim, params, hessians_float):
+    b = float(claim.bound(params, False))
+    E = error_matrices(hessians_float, float(params["alpha"]), params["L"], claim.estimator)
+    norm = float(np.linalg.norm(E, 2, axis=(-2, -1)).max()) if E.ndim > 2 else float(np.linalg.norm(E, 2))
+    if b == 0:
+        return 0.0 if norm <= TOL else float("inf")
+    return norm / b
+
+
+# --------------------------------------------------------------------------------------------
+# Hypothesis
+
+
+class _Violation(AssertionError):
+    pass
+
+
+def hypothesis_find(cases, examine, *, examples: int, seed: int, state: dict) -> None:
+    """Run Hypothesis over the strategy ``cases``, shrinking any confirmed violation.
+
+    ``examine(case)`` returns a confirmed witness (a dict) or None; it may update ``state``
+    ("max_ratio"). ``state["examples"]`` counts the cases examined, ``state["witness"]`` ends as
+    the witness of the shrunk example (Hypothesis replays the minimal failing case last).
+    """
+
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+              report_multiple_bugs=False)
+    @hyp_seed(seed)
+    @given(cases)
+    def run(case):
+        state["examples"] += 1
+        witness = examine(case)
+        if witness is not None:
+            state["witness"] = witness
+            raise _Violation(witness["id"])
+
+    try:
+        run()
+    except _Violation:
+        pass
+
+
+def _hypothesis_search(claim: BoundClaim, examples: int, seed: int, state: dict):
+    @st.composite
+    def cases(draw):
+        params = draw(bound_parameters(theorem=claim.theorem, exact=True, max_K=claim.max_K))
+        d = draw(st.integers(1, claim.max_d))
+        hs = draw(hessian_sequences(K=params["K"], d=d, assumption=claim.assumption, H=params["H"],
+                                    h=params["h"], M=params["M"], commuting=claim.commuting,
+                                    exact=True))
+        return params, hs
+
+    def examine(case):
+        params, hs = case
+        ratio = _float_ratio(claim, params, to_float_array(hs))
+        state["max_ratio"] = max(state["max_ratio"], ratio)
+        return confirm_bound(claim, params, hs) if ratio > 1 + TOL else None
+
+    hypothesis_find(cases(), examine, examples=examples, seed=seed, state=state)
+
+
+# --------------------------------------------------------------------------------------------
+# adversarial optimisation
+
+
+@dataclass
+class _Parametrisation:
+    """x -> Hessians ``Q_k diag(lo + (hi - lo) sin^2 t) Q_k^T`` with Householder ``Q_k``."""
+
+    K: int
+    d: int
+    intervals: list
+    commuting: bool
+    n_rot: int = field(init=False)
+
+    def __post_init__(self):
+        self.n_rot = 1 if self.commuting else self.K
+
+    @property
+    def size(self):
+        return self.n_rot * self.d * self.d + self.K * self.d
+
+    def _split(self, x):
+        rot = x[: self.n_rot * self.d * self.d].reshape(self.n_rot, self.d, self.d)
+        return rot, x[self.n_rot * self.d * self.d:].reshape(self.K, self.d)
+
+    def hessians(self, x):
+        rot, t = self._split(np.asarray(x, dtype=float))
+        Qs = [householder(v, self.d) for v in rot]
+        s = np.sin(t) ** 2
+        out = np.empty((self.K, self.d, self.d))
+        for k, (lo, hi) in enumerate(self.intervals):
+            lam = float(lo) + (float(hi) - float(lo)) * s[k]
+            Q = Qs[0 if self.commuting else k]
+            out[k] = (Q * lam) @ Q.T
+        return out
+
+    def exact_hessians(self, x, den):
+        rot, t = self._split(np.asarray(x, dtype=float))
+        Qs = [householder(rationalize(v, den), self.d, exact=True) for v in rot]
+        s = rationalize(np.sin(t) ** 2, den)
+        out = np.empty((self.K, self.d, self.d), dtype=object)
+        for k, (lo, hi) in enumerate(self.intervals):
+            lam = np.array([Fraction(lo) + (Fraction(hi) - Fraction(lo)) * min(max(v, 0), 1)
+                            for v in s[k]], dtype=object)
+            Q = Qs[0 if self.commuting else k]
+            out[k] = (Q * lam) @ Q.T
+        return out
+
+
+def _adversarial_params(claim: BoundClaim, rng, start: int) -> dict:
+    """Parameters of one start: every other start at the edge alpha H = 1 (H = 1: the bounds and
+    the errors depend on alpha H and h / H only)."""
+    K = int(rng.integers(2, claim.max_K + 1))
+    H = Fraction(1)
+    alpha_H = [Fraction(1, 2), Fraction(int(rng.integers(1, 17)), 16)]
+    if claim.theorem == "3.6":
+        alpha_H.append(Fraction(int(rng.integers(17, 33)), 16))
+    alpha = Fraction(1) if start % 2 == 0 else alpha_H[int(rng.integers(len(alpha_H)))] / H
+    if claim.theorem == "3.10":
+        M = int(rng.integers(1, K // 2 + 1))
+        L = int(rng.integers(M, K - M + 1))
+        h = [Fraction(1, 10), Fraction(1, 100), Fraction(int(rng.integers(1, 17)), 16)][int(rng.integers(3))]
+    else:
+        M, h, L = None, None, int(rng.integers(0, K + 1))
+    return {"K": K, "L": L, "alpha": alpha, "H": H, "h": h, "M": M}
+
+
+def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, iters: int = 60):
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng([seed, zlib.crc32(claim.id.encode())])
+    for start in range(starts):
+        params = _adversarial_params(claim, rng, start)
+        d = 2 if start % 2 == 0 else int(rng.integers(2, claim.max_d + 1))
+        par = _Parametrisation(params["K"], d, claim.intervals(params), claim.commuting)
+        fparams = dict(params, alpha=float(params["alpha"]))
+
+        def objective(x):
+            state["examples"] += 1
+            return -_float_ratio(claim, fparams, par.hessians(x))
+
+        res = minimize(objective, rng.normal(size=par.size), method="L-BFGS-B",
+                       options={"maxiter": iters})
+        ratio = -float(res.fun)
+        state["max_ratio"] = max(state["max_ratio"], ratio)
+        if ratio > 1 + TOL and state["witness"] is None:
+            for den in (4, 16, 64, 256, 4096, 2 ** 16):
+                witness = confirm_bound(claim, params, par.exact_hessians(res.x, den))
+                if witness is not None:
+                    state["witness"] = witness
+                    return
+
+
+def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 6, seed: int = 0) -> Result:
+    """Search for a violation of ``claim``; a violation is returned only once confirmed exactly."""
+    state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    _hypothesis_search(claim, examples, seed, state)
+    if state["witness"] is None and starts > 0:
+        _adversarial_search(claim, starts, seed, state)
+    witness = state["witness"]
+    max_ratio = max(state["max_ratio"], witness["ratio"] if witness else 0.0)
+    return Result("violated" if witness else "holds", state["examples"], max_ratio, witness)
+
+
+# --------------------------------------------------------------------------------------------
+# exact replay of a witness
+
+
+def parse_params(raw: dict) -> dict:
+    """Witness ``params`` -> exact values: K, L, M, l as ints; alpha, H, h as Fractions."""
+    from .exact import as_fraction
+
+    out = {"K": None, "L": None, "alpha": None, "H": None, "h": None, "M": None}
+    for key, value in raw.items():
+        if key in ("K", "L", "M", "l", "C"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"witness params.{key}={value!r} must be an integer")
+            out[key] = value
+        else:
+            out[key] = as_fraction(value, f"witness params.{key}")
+    return out
+
+
+def commute_exactly(hessians) -> bool:
+    """Do all pairs H^i, H^j commute (exactly)?"""
+    return all((A @ B == B @ A).all() for i, A in enumerate(hessians) for B in hessians[i + 1:])
+
+
+def replay_bound(claim: BoundClaim, witness: dict) -> tuple[bool, str]:
+    """Re-check a bound witness exactly: (violated?, one-line explanation)."""
+    import bounds
+
+    from .exact import fraction_array, spectrum_violation
+
+    p = parse_params(witness["params"])
+    reason = bounds.not_applicable(claim.theorem, p["K"], p["L"], p["alpha"], p["H"], p["h"], p["M"])
+    if reason:
+        return False, f"params break Theorem {claim.theorem}'s conditions: {reason}"
+    hs = fraction_array(witness["hessians"], "witness hessians")
+    if hs.ndim != 3 or hs.shape[0] != p["K"] or hs.shape[1] != hs.shape[2]:
+        return False, f"hessians have shape {hs.shape}, expected K x d x d with K = {p['K']}"
+    for k, (Hk, (lo, hi)) in enumerate(zip(hs, claim.intervals(p))):
+        why = spectrum_violation(Hk, lo, hi)
+        if why:
+            return False, f"H^{k} {why}: breaks Assumption {claim.assumption}"
+    if claim.commuting and not commute_exactly(hs):
+        return False, "the Hessians do not commute, but the statement assumes they do"
+    g = fraction_array(witness["g"], "witness g")
+    b = Fraction(claim.bound(p, True))
+    e_sq, g_sq = error_sq(hs, g, p["alpha"], p["L"], claim.estimator), sq_norm(g)
+    rel = ">" if e_sq > b * b * g_sq else "<="
+    return e_sq > b * b * g_sq, (f"error^2 = {fraction_str(e_sq)} {rel} bound^2 |g|^2 = "
+                                 f"{fraction_str(b * b * g_sq)} (ratio {float(e_sq / (b * b * g_sq)) ** 0.5:.6g})"
+                                 if b else f"error^2 = {fraction_str(e_sq)}, bound = 0")

@@ -1,0 +1,124 @@
+"""The two kinds of checkable statement: error bounds, and exact claims.
+
+* :class:`BoundStatement` -- an error bound (``verify.search.BoundClaim``): Hypothesis plus
+  adversarial search, violations confirmed exactly;
+* :class:`ExactStatement` -- an identity or a claim about exact numbers: Hypothesis over exact
+  rational cases, each examined in exact arithmetic (Fractions, ``estimators.reference``), so a
+  failing case is itself the proof of a violation.
+
+Both produce a :class:`verify.search.Result` and replay a witness exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+
+from .exact import fraction_array, fraction_str
+from .search import BoundClaim, Result, hypothesis_find, parse_params, replay_bound, search_bound
+
+__all__ = ["BoundStatement", "ExactStatement", "Statement", "case_to_json", "json_to_case"]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of the paper: id, where it is printed, its assumption, a one-line text."""
+
+    id: str
+    reference: str
+    assumption: str
+    text: str
+
+    def run(self, *, examples: int, starts: int, seed: int) -> Result:  # pragma: no cover
+        raise NotImplementedError
+
+    def replay(self, witness: dict) -> tuple[bool, str]:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BoundStatement(Statement):
+    """``||P^K g - estimate|| <= bound ||g||``: see :class:`verify.search.BoundClaim`."""
+
+    claim: BoundClaim = None
+
+    def run(self, *, examples, starts, seed):
+        return search_bound(self.claim, examples=examples, starts=starts, seed=seed)
+
+    def replay(self, witness):
+        return replay_bound(self.claim, witness)
+
+
+# --------------------------------------------------------------------------------------------
+# exact statements
+
+_ARRAYS = ("hessians", "H_K", "g")
+
+
+def case_to_json(case: dict) -> dict:
+    """A case {"params", "hessians"?, "H_K"?, "g"?} with exact entries -> JSON-ready dict."""
+    out = {"params": {k: (v if isinstance(v, int) else fraction_str(v))
+                      for k, v in case["params"].items() if v is not None}}
+    for key in _ARRAYS:
+        if case.get(key) is not None:
+            out[key] = np.vectorize(fraction_str, otypes=[object])(
+                np.asarray(case[key], dtype=object)).tolist()
+    return out
+
+
+def json_to_case(witness: dict) -> dict:
+    """The inverse of :func:`case_to_json` (exact Fractions)."""
+    case = {"params": parse_params(witness.get("params", {}))}
+    for key in _ARRAYS:
+        if key in witness:
+            case[key] = fraction_array(witness[key], f"witness {key}")
+    return case
+
+
+@dataclass(frozen=True)
+class ExactStatement(Statement):
+    """A claim checked exactly on cases drawn by Hypothesis.
+
+    ``cases()`` is a strategy of cases (dicts with "params" and optionally "hessians", "H_K",
+    "g", exact entries); ``examine(case)`` returns ``(holds, error, bound)`` computed exactly:
+    for an identity, error is the size of the difference of the two sides and bound is 0.
+    ``validate(case)`` says why a replayed case is outside the statement's domain (or None).
+    """
+
+    cases: Callable = None
+    examine: Callable = None
+    validate: Callable = field(default=lambda case: None)
+
+    def _witness(self, case, error, bound):
+        return {"id": self.id, **case_to_json(case), "error": float(error), "bound": float(bound),
+                "exact": {"error": _exact_str(error), "bound": _exact_str(bound)}}
+
+    def run(self, *, examples, starts, seed):
+        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+
+        def examine(case):
+            holds, error, bound = self.examine(case)
+            if bound:
+                state["max_ratio"] = max(state["max_ratio"], float(error) / float(bound))
+            return None if holds else self._witness(case, error, bound)
+
+        hypothesis_find(self.cases(), examine, examples=examples, seed=seed, state=state)
+        witness = state["witness"]
+        ratio = state["max_ratio"] if state["max_ratio"] else None
+        return Result("violated" if witness else "holds", state["examples"], ratio, witness)
+
+    def replay(self, witness):
+        case = json_to_case(witness)
+        why = self.validate(case)
+        if why:
+            return False, f"the case is outside the statement's domain: {why}"
+        holds, error, bound = self.examine(case)
+        return (not holds), f"error = {_exact_str(error)}, bound = {_exact_str(bound)}: " + (
+            "the statement holds here" if holds else "the statement fails here")
+
+
+def _exact_str(x) -> str:
+    return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
