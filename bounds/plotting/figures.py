@@ -236,7 +236,11 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
         if vs == "alpha":
             ax.set_xscale("log")
         ax.set_title(", ".join(f"Theorem {t}" for t in theorems))
-        ax.legend(loc="best")
+        if grouped:  # many curves: the legend goes below the axes, not over them
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
+                       ncols=len(estimators))
+        else:
+            ax.legend(loc="best")
     caption = (f"Error bounds of Theorem(s) {', '.join(theorems)} against {vs}"
                + (", normalised to the FOMAML bound" if normalize else " (multiples of ||g||)") + ".")
     caption += "".join(f" {vs} = {p.params[vs]} left out: {p.reason}." for p in omitted)

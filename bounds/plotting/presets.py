@@ -59,7 +59,7 @@ def fonts(*, usetex: bool = False) -> dict:
     if usetex:
         if shutil.which("latex") is None:
             raise LaTeXUnavailable(
-                "usetex=True: LaTeX text rendering needs a 'latex' executable on PATH and none was "
+                "--usetex (usetex=True): LaTeX text rendering needs a 'latex' executable on PATH and none was "
                 "found; drop usetex (mathtext renders the formulas without LaTeX)")
         params |= {"text.usetex": True, "text.latex.preamble": r"\usepackage{times}"}
     return params
