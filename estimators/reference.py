@@ -322,7 +322,8 @@ def expansion_dp(H, g, alpha, L):
     W = ar.zeros((L + 1, g.shape[0]))
     W[0] = g
     for m in reversed(range(K)):
-        W[1:] = W[1:] - alpha * (W[:-1] @ H[m].T)  # row j-1 still holds W_{j-1}^{(m+1)}
+        top = min(L, K - m)  # subsets of {m, ..., K-1} have at most K - m elements
+        W[1 : top + 1] = W[1 : top + 1] - alpha * (W[:top] @ H[m].T)  # W[:top] is still step m+1
     return ar.out(W.sum(axis=0), "expansion_dp")
 
 
