@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from estimators import reference as R  # noqa: E402
+from estimators import reference as R
 
 
 def hessians(K: int, d: int, seed: int = 0, exact: bool = False):
@@ -62,7 +62,8 @@ def main(argv=None) -> int:
         H, g = hessians(K, d, exact=exact)
         alpha = Fraction(1, 10) if exact else 0.1
         fn = getattr(R, method)
-        seconds = best_time(lambda: fn(H, g, alpha, L), 1 if exact else args.repeat)
+        seconds = best_time(lambda fn=fn, H=H, g=g, alpha=alpha, L=L: fn(H, g, alpha, L),
+                            1 if exact else args.repeat)
         terms = sum(math.comb(K, l) for l in range(L + 1)) if method == "truncated_expansion" else K * L
         out.append((method, K, d, L, "Fraction" if exact else "float64", terms, seconds))
     print(f"{'method':<20} {'K':>5} {'d':>4} {'L':>5} {'arithmetic':>10} {'terms/matvecs':>14} {'wall s':>9}")

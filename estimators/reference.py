@@ -32,12 +32,31 @@ from functools import cache
 import numpy as np
 
 __all__ = [
-    "MAX_ENUMERATION_K", "SYMMETRY_RTOL", "ReferenceInputError",
-    "product", "meta_gradient", "first_order", "truncated", "truncated_expansion",
-    "truncated_expansion_matrix", "expansion_dp", "operator_cascade", "vector_cascade",
-    "intermediate_v", "lemma_a4", "lemma_a5", "lemma_a5_corrected", "lemma_b4",
-    "lemma_b4_printed", "algorithm_1_printed", "algorithm_1_corrected", "algorithm_2_printed",
-    "algorithm_2_corrected", "hybrid", "imaml_exact", "imaml_cg",
+    "MAX_ENUMERATION_K",
+    "SYMMETRY_RTOL",
+    "ReferenceInputError",
+    "algorithm_1_corrected",
+    "algorithm_1_printed",
+    "algorithm_2_corrected",
+    "algorithm_2_printed",
+    "expansion_dp",
+    "first_order",
+    "hybrid",
+    "imaml_cg",
+    "imaml_exact",
+    "intermediate_v",
+    "lemma_a4",
+    "lemma_a5",
+    "lemma_a5_corrected",
+    "lemma_b4",
+    "lemma_b4_printed",
+    "meta_gradient",
+    "operator_cascade",
+    "product",
+    "truncated",
+    "truncated_expansion",
+    "truncated_expansion_matrix",
+    "vector_cascade",
 ]
 
 #: float mode: allowed asymmetry of H^k relative to its largest entry

@@ -122,7 +122,7 @@ def alpha_truncation(value_at, alpha, K: int, L: int):
 
 
 def test_float_case_is_symmetric_indefinite_non_commuting():
-    H, g, alpha = float_case(0, K=4, d=3)
+    H, _, _ = float_case(0, K=4, d=3)
     assert np.array_equal(H, np.swapaxes(H, 1, 2))
     eig = np.linalg.eigvalsh(H)
     assert eig.min() < 0 < eig.max()
@@ -130,7 +130,7 @@ def test_float_case_is_symmetric_indefinite_non_commuting():
 
 
 def test_rational_case_is_exactly_symmetric_non_commuting():
-    H, g, alpha = rational_case(1, K=3, d=2)
+    H, _, _ = rational_case(1, K=3, d=2)
     assert all(isinstance(v, Fraction) for v in H.flat)
     assert all(H[k][i, j] == H[k][j, i] for k in range(3) for i in range(2) for j in range(2))
     assert not any(commute(H[k], H[k + 1]) for k in range(2))
@@ -151,7 +151,7 @@ def test_alpha_truncation_of_a_known_polynomial():
 
 @given(rational_cases())
 def test_rational_cases_are_symmetric(case):
-    H, g, alpha = case
+    H, _, alpha = case
     assert all(H[k][i, j] == H[k][j, i] for k in range(H.shape[0])
                for i in range(H.shape[1]) for j in range(H.shape[1]))
     assert 0 < alpha <= 1

@@ -9,10 +9,17 @@ import numpy as np
 import pytest
 import sympy
 from hypothesis import given
+from test_reference_cases import (
+    alpha_truncation,
+    assert_close,
+    assert_exact,
+    float_case,
+    rational_case,
+    rational_cases,
+    unrolled_vjp,
+)
 
 from estimators import reference as R
-from test_reference_cases import (alpha_truncation, assert_close, assert_exact, float_case,
-                                  rational_case, rational_cases, unrolled_vjp)
 
 
 @given(rational_cases())
@@ -25,11 +32,21 @@ def test_eq8_is_the_degree_L_part_of_the_meta_gradient_in_alpha(case):
         assert_exact(R.expansion_dp(H, g, alpha, L), want)
 
 
-@pytest.mark.parametrize("seed,K,d", [(0, 3, 2), (1, 6, 3), (2, 9, 4), (3, 11, 3)])
-def test_enumeration_and_recursion_agree_float(seed, K, d):
+EQ8_METHODS = {  # every way the reference evaluates eq. (8), besides the enumeration itself
+    "expansion_dp": R.expansion_dp,
+    "vector_cascade (Theorem 3.2)": R.vector_cascade,
+    "operator_cascade (Proposition 3.1)": lambda H, g, alpha, L: R.operator_cascade(H, alpha, L) @ g,
+    "algorithm_1_corrected": R.algorithm_1_corrected,
+    "algorithm_2_corrected": R.algorithm_2_corrected,
+}
+
+
+@pytest.mark.parametrize("method", EQ8_METHODS)
+@pytest.mark.parametrize("seed,K,d", [(0, 3, 2), (1, 6, 3), (2, 9, 4), (3, 10, 2)])
+def test_every_method_agrees_with_the_enumeration_float(method, seed, K, d):
     H, g, alpha = float_case(seed, K, d)
     for L in range(K + 1):
-        assert_close(R.expansion_dp(H, g, alpha, L), R.truncated_expansion(H, g, alpha, L))
+        assert_close(EQ8_METHODS[method](H, g, alpha, L), R.truncated_expansion(H, g, alpha, L))
 
 
 @pytest.mark.parametrize("seed", range(3))

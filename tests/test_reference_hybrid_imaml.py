@@ -8,10 +8,15 @@ import pytest
 import sympy
 from hypothesis import given
 from hypothesis import strategies as st
+from test_reference_cases import (
+    assert_close,
+    assert_exact,
+    float_case,
+    rational_case,
+    rational_cases,
+)
 
 from estimators import reference as R
-from test_reference_cases import (assert_close, assert_exact, float_case, rational_case,
-                                  rational_cases)
 
 # -- hybrid, eq. (39) -----------------------------------------------------------------------------
 

@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 import sympy
 from hypothesis import given
+from test_reference_cases import (
+    assert_close,
+    assert_exact,
+    float_case,
+    rational_case,
+    rational_cases,
+    unrolled_vjp,
+)
 
 from estimators import reference as R
-from test_reference_cases import (assert_close, assert_exact, float_case, rational_case,
-                                  rational_cases, unrolled_vjp)
 
 
 @pytest.mark.parametrize("seed,K,d", [(0, 1, 1), (1, 3, 2), (2, 6, 4), (3, 8, 5)])
