@@ -1,0 +1,250 @@
+"""Benchmark of the PyTorch estimators: wall time, HVP batching, and peak memory. Prints tables.
+
+    .venv/bin/python benchmarks/bench_estimators.py            # the full table (docs/estimators.md)
+    .venv/bin/python benchmarks/bench_estimators.py --quick    # K in {5, 10}, L in {1, K}, 1 repeat
+
+Models: the 1-40-40-1 ReLU MLP on sinusoid tasks (Appendix C.1: 10 support and 10 query points)
+and a small conv net (1x28x28 inputs, two stride-2 3x3 convolutions with 8 channels, a linear
+5-way head: 2,109 parameters; 25 support and 75 query images, as 5-way 5-shot). float64, CPU.
+
+* Time: the median over ``--repeats`` runs of one meta-gradient, estimator only (the trajectory,
+  i.e. the inner loop and g, is timed separately in the "inner loop" column, once per hvp mode);
+  maml_autograd is timed whole (its inner loop is the graph it differentiates).
+* HVP batching: one ``traj.hvp`` call on K-L+1 rows in each mode; "loop" is K-L+1 sequential
+  double-backward HVPs, so forward/loop < 1 means the vmapped batch wins.
+* Peak memory: one fresh subprocess per configuration. It builds the model and data, runs the
+  same configuration once at K = 1 as a warm-up (imports, first-call allocations), hands freed
+  memory back to the kernel (``malloc_trim``; large blocks are mmapped), resets the kernel's peak-RSS mark (``echo 5 > /proc/self/clear_refs``), runs the meta-gradient, and
+  reports VmHWM - VmRSS (at the reset), i.e. the peak resident memory the meta-gradient added,
+  in MiB. Linux only; RSS counts pages, so values below ~0.1 MiB are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from estimators import Trajectory, binom, maml, maml_autograd, trunc
+
+MODES = ("forward", "reverse", "loop")
+
+
+# -- models and tasks -------------------------------------------------------------------------------
+
+def mse(out, y):
+    """Mean squared error written out: F.mse_loss has no forward-over-reverse rule in torch 2.13."""
+    return ((out - y) ** 2).mean()
+
+
+def mlp_case(gen: torch.Generator):
+    model = nn.Sequential(nn.Linear(1, 40), nn.ReLU(), nn.Linear(40, 40), nn.ReLU(),
+                          nn.Linear(40, 1)).double()
+    amp = 0.1 + 4.9 * torch.rand(1, generator=gen, dtype=torch.float64)
+    phase = torch.pi * torch.rand(1, generator=gen, dtype=torch.float64)
+
+    def draw(n):
+        x = -5 + 10 * torch.rand(n, 1, generator=gen, dtype=torch.float64)
+        return x, amp * torch.sin(x + phase)
+
+    return model, mse, draw(10), draw(10), 0.01
+
+
+def conv_case(gen: torch.Generator):
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 5)).double()
+
+    def draw(n):
+        return (torch.randn(n, 1, 28, 28, generator=gen, dtype=torch.float64),
+                torch.arange(n) % 5)
+
+    return model, F.cross_entropy, draw(25), draw(75), 0.01
+
+
+CASES = {"mlp": mlp_case, "conv": conv_case}
+
+
+def build(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return CASES[name](torch.Generator().manual_seed(seed))
+
+
+def Ls(K: int, quick: bool) -> list[int]:
+    return sorted({1, K} if quick else {1, 2, K // 2, K})
+
+
+# -- timing ---------------------------------------------------------------------------------------------
+
+def median_time(fn, repeats: int) -> float:
+    """Median of ``repeats`` timed runs after one warm-up run (one timed run if the warm-up took
+    over a second: the large-K cells would otherwise dominate the benchmark's run time)."""
+    start = time.perf_counter()
+    fn()  # warm-up (and, for hvp="auto", the one-time choice of a mode)
+    if time.perf_counter() - start > 1.0:
+        repeats = 1
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_tables(names, Ks, quick, repeats, bar):
+    est_rows, chain_rows, ratio_rows = [], [], []
+    for name in names:
+        model, loss_fn, support, query, alpha = build(name)
+        for K in Ks:
+            args = (model, loss_fn, support, query, K, alpha)
+            t_auto = median_time(lambda: maml_autograd(*args), repeats)
+            trajs = {}
+            for mode in (*MODES, "auto"):
+                t_inner = median_time(lambda: Trajectory.from_model(*args, hvp=mode), repeats)
+                traj = trajs[mode] = Trajectory.from_model(*args, hvp=mode)
+                t_maml = median_time(lambda: maml(traj), repeats)
+                chain_rows.append([name, K, mode, t_inner, t_maml, t_auto])
+                for L in Ls(K, quick):
+                    est_rows.append([name, K, L, mode,
+                                     median_time(lambda: binom(traj, L), repeats),
+                                     median_time(lambda: binom(traj, L, chunk_size=1), repeats),
+                                     median_time(lambda: trunc(traj, L), repeats)])
+                    bar.update()
+            for L in Ls(K, quick):
+                n = K - L + 1
+                ks = torch.arange(L - 1, K)
+                V = torch.randn(n, trajs["loop"].d, dtype=torch.float64)
+                t = {m: median_time(lambda: trajs[m].hvp(ks, V), repeats) for m in MODES}
+                ratio_rows.append([name, K, L, n, t["loop"], t["forward"], t["reverse"],
+                                   t["forward"] / t["loop"], t["reverse"] / t["loop"]])
+    return est_rows, chain_rows, ratio_rows
+
+
+# -- peak memory, one subprocess per configuration -------------------------------------------------
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1))
+
+
+def run_config(name: str, K: int, what: str, L: int, chunk: int | None, mode: str):
+    model, loss_fn, support, query, alpha = build(name)
+    if what == "maml_autograd":
+        return maml_autograd(model, loss_fn, support, query, K, alpha)
+    traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=mode)
+    if what == "binom":
+        return binom(traj, min(L, K), chunk_size=chunk)
+    return maml(traj)
+
+
+def probe(config: dict) -> dict:
+    """Run in a fresh process: warm up at K = 1, give freed memory back to the kernel (the parent
+    sets MALLOC_MMAP_THRESHOLD_ so large blocks are mmapped; malloc_trim returns the heap's free
+    pages), reset the peak mark, measure the configuration."""
+    torch.set_num_threads(config.pop("threads"))
+    run_config(**{**config, "K": 1})
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_kib("VmRSS")
+    run_config(**config)
+    return {"peak_mib": (_status_kib("VmHWM") - base) / 1024}
+
+
+MEMORY_COLUMNS = [  # (header, what, L as a function of K, chunk_size, mode)
+    ("binom L=1 (forward)", "binom", lambda K: 1, None, "forward"),
+    ("binom L=1 chunk=1 (forward)", "binom", lambda K: 1, 1, "forward"),
+    ("binom L=K/2 chunk=1 (forward)", "binom", lambda K: K // 2, 1, "forward"),
+    ("maml (loop)", "maml", lambda K: K, None, "loop"),
+    ("maml_autograd", "maml_autograd", lambda K: K, None, "loop"),
+]
+
+
+def memory_table(names, Ks, threads, bar):
+    rows = []
+    for name in names:
+        for K in Ks:
+            row = [name, K]
+            for _, what, L, chunk, mode in MEMORY_COLUMNS:
+                config = dict(name=name, K=K, what=what, L=L(K), chunk=chunk, mode=mode,
+                              threads=threads)
+                out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(config)],
+                                     capture_output=True, text=True, check=True,
+                                     env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
+                row.append(json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"])
+                bar.update()
+            rows.append(row)
+    return rows
+
+
+# -- output ------------------------------------------------------------------------------------------
+
+def table(headers, rows, fmt) -> str:
+    cells = [[f(v) for f, v in zip(fmt, row)] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = lambda vals: "| " + " | ".join(v.rjust(w) for v, w in zip(vals, widths)) + " |"
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+                      *map(line, cells)])
+
+
+ms = lambda t: f"{1e3 * t:.2f}"
+plain = str
+ratio = lambda r: f"{r:.2f}"
+mib = lambda m: f"{m:.1f}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="K in {5, 10}, L in {1, K}, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per cell (median)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1: see docs/estimators.md)")
+    parser.add_argument("--models", default="mlp,conv")
+    parser.add_argument("--no-memory", action="store_true", help="skip the subprocess memory table")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        print(json.dumps(probe(json.loads(args.probe))))
+        return 0
+    torch.set_num_threads(args.threads)
+    names = args.models.split(",")
+    Ks = [5, 10] if args.quick else [5, 10, 20, 40]
+    repeats = args.repeats or (1 if args.quick else 3)
+    n_time = len(names) * sum(len(Ls(K, args.quick)) * (len(MODES) + 1) for K in Ks)
+    n_mem = 0 if args.no_memory else len(names) * len(Ks) * len(MEMORY_COLUMNS)
+    with tqdm(total=n_time + n_mem, desc="bench_estimators", file=sys.stderr) as bar:
+        est_rows, chain_rows, ratio_rows = time_tables(names, Ks, args.quick, repeats, bar)
+        mem_rows = [] if args.no_memory else memory_table(names, Ks, args.threads, bar)
+
+    print(f"# machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) of "
+          f"{os.cpu_count()} CPU(s); torch {torch.__version__}; Python "
+          f"{platform.python_version()}; float64; median of {repeats} run(s)\n")
+    print("## Estimator time per meta-gradient (ms; the trajectory is built beforehand)\n")
+    print(table(["model", "K", "L", "hvp", "binom", "binom chunk=1", "trunc"], est_rows,
+                [plain, plain, plain, plain, ms, ms, ms]))
+    print("\n## Inner loop, maml, maml_autograd (ms)\n")
+    print(table(["model", "K", "hvp", "inner loop + g (from_model)", "maml", "maml_autograd (all)"],
+                chain_rows, [plain, plain, plain, ms, ms, ms]))
+    print("\n## One batch of n = K-L+1 HVPs (ms): vmapped vs sequential\n")
+    print(table(["model", "K", "L", "n", "loop", "forward", "reverse", "forward/loop",
+                 "reverse/loop"], ratio_rows, [plain] * 4 + [ms] * 3 + [ratio] * 2))
+    if mem_rows:
+        print("\n## Peak memory added by one meta-gradient (MiB, subprocess per cell, VmHWM)\n")
+        print(table(["model", "K", *[c[0] for c in MEMORY_COLUMNS]], mem_rows,
+                    [plain, plain] + [mib] * len(MEMORY_COLUMNS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
