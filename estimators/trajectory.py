@@ -64,8 +64,9 @@ class Trajectory:
     def from_hessians(cls, H, g, alpha, *, H_final=None) -> "Trajectory":
         """A trajectory from explicit Hessians ``H`` (K x d x d: H^0..H^{K-1}) and ``g`` (length d).
 
-        ``H`` and ``g`` may be torch tensors or NumPy arrays of one floating dtype; the result lives
-        on ``H``'s device in ``H``'s dtype. ``H_final`` (d x d, optional) is the Hessian at phi^K,
+        ``H`` and ``g`` may be torch tensors (floating), NumPy arrays or nested lists; integer and
+        object (Fraction) entries become float64. Both must end up in one dtype on one device,
+        which the estimators' results keep. ``H_final`` (d x d, optional) is the Hessian at phi^K,
         used only by :func:`estimators.imaml`.
         """
         H = _as_float_tensor("H", H)
@@ -306,9 +307,17 @@ def _sync(t: torch.Tensor) -> None:
 # -- input conversion ------------------------------------------------------------------------------
 
 def _as_float_tensor(name: str, x) -> torch.Tensor:
-    if isinstance(x, np.ndarray) and x.dtype == object:
-        raise EstimatorInputError(f"{name} is an object array: need float32 or float64 "
-                                  "(exact arithmetic lives in estimators.reference)")
+    """A floating tensor from ``x``. Torch tensors must already be floating (their dtype is kept);
+    NumPy arrays and nested lists keep float32/float64, and integer or object (Fraction, SymPy)
+    entries are converted to float64 (rounded to nearest)."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            arr = np.asarray(x)
+            if arr.dtype.kind in "biuO":
+                arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise EstimatorInputError(f"{name} cannot be read as a float array: {exc}") from None
+        x = arr
     try:
         t = torch.as_tensor(x)
     except (TypeError, ValueError, RuntimeError) as exc:

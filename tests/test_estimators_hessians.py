@@ -227,6 +227,13 @@ def test_float32_agrees_with_float64_within_1e_5():
         assert torch.linalg.norm(a.double() - b) <= 1e-5 * scale_of(H, g, 0.2)
 
 
+def test_fraction_and_integer_arrays_become_float64():
+    H = [[[Fraction(1, 3), Fraction(1)], [Fraction(1), Fraction(-2)]]]
+    traj = Trajectory.from_hessians(np.array(H, dtype=object), [1, 2], Fraction(1, 2))
+    assert traj.g.dtype == torch.float64 and traj.alpha == 0.5
+    assert np.allclose(maml(traj).numpy(), [1 - 0.5 * (1 / 3 + 2), 2 - 0.5 * (1 - 4)], rtol=1e-15)
+
+
 def test_torch_inputs_keep_their_dtype_and_hvp_is_the_batched_product():
     H, g = random_hessians(5, 3, 3)
     traj = Trajectory.from_hessians(torch.tensor(H), torch.tensor(g), 0.5)
@@ -284,7 +291,7 @@ def test_imaml_arguments_out_of_range_raise(kwargs, needle):
     (np.zeros((2, 3, 3)), np.zeros(2), 0.1, "g has shape (2,)"),
     (np.zeros((2, 3, 3)), np.zeros(3), 0.0, "alpha=0.0"),
     (np.zeros((2, 3, 3)), np.zeros(3), float("inf"), "alpha=inf"),
-    (np.zeros((2, 3, 3), dtype=int), np.zeros(3), 0.1, "dtype torch.int64"),
+    (torch.zeros((2, 3, 3), dtype=torch.int64), np.zeros(3), 0.1, "dtype torch.int64"),
     (np.full((2, 3, 3), np.nan), np.zeros(3), 0.1, "non-finite"),
     (np.zeros((2, 3, 3)), np.zeros(3, dtype=np.float32), 0.1, "one dtype"),
 ])
