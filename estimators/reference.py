@@ -353,9 +353,10 @@ def expansion_dp(H, g, alpha, L):
 def _cascade(H, alpha, right, ar):
     """The chains of Proposition 3.1 (right = I) and Theorem 3.2 (right = g), literally.
 
-    Returns ``chain(n, m)`` = B^{n-1} ... B^0 [right] with the outermost operator's free lower
-    index set to m, where B^i M := P^i right - a sum_{j=m_i+1}^{K-1-i} H^j M and m_i is the
-    summation index of the operator B^{i+1} applied after it. chain(0, m) = right.
+    Returns ``chain(n, m)`` = B^{n-1} ... B^0 [right], where B^i M := P^i right - a sum_j H^j M
+    with j running from (the summation index of the operator outside B^i) + 1 to K-1-i; for the
+    outermost B^{n-1} that free lower index is m (k_{L-n}; the dummy k_0 = -1 when n = L).
+    chain(0, m) = right.
     """
     P = [_P(H, alpha, i, ar) @ right for i in range(H.shape[0] + 1)]
     K = H.shape[0]
@@ -397,7 +398,7 @@ def vector_cascade(H, g, alpha, L):
 def intermediate_v(H, g, alpha, l, k):
     """v^{l,k} of eq. (23a): B^{g,l-1} ... B^{g,0} g with k_{L-l} = k - 1; v^{0,k} = g.
 
-    Defined for 0 <= l <= K and any integer k (k >= K-l+2 gives the empty sum P^{l-1} g).
+    Defined for 0 <= l <= K and 0 <= k <= K+1 (k >= K-l+1 gives the empty sum: P^{l-1} g).
     """
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     l = _int_in("l", l, 0, K, f" (K = {K})")

@@ -112,12 +112,16 @@ def test_lemma_b4_holds_in_the_form_of_its_proof(case):
 
 
 @pytest.mark.parametrize("seed,K,d", [(0, 5, 3), (1, 8, 2)])
-def test_lemma_b4_float(seed, K, d):
+def test_lemmas_a4_a5_b4_float_non_commuting(seed, K, d):
     H, g, alpha = float_case(seed, K, d)
-    for L in range(1, K):
-        lhs, rhs = R.lemma_b4(H, g, alpha, L)
-        assert_close(lhs, rhs)
-        assert_close(lhs, R.meta_gradient(H, g, alpha) - R.expansion_dp(H, g, alpha, L))
+    for L in range(1, K + 1):
+        assert_close(*R.lemma_a4(H, alpha, L))
+        for l in range(1, L):
+            assert_close(*R.lemma_a5_corrected(H, g, alpha, l, L))
+        if L < K:
+            lhs, rhs = R.lemma_b4(H, g, alpha, L)
+            assert_close(lhs, rhs)
+            assert_close(lhs, R.meta_gradient(H, g, alpha) - R.expansion_dp(H, g, alpha, L))
 
 
 def test_lemma_b4_as_printed_fails_on_the_errata_witness():
