@@ -77,6 +77,7 @@ def log_binomial_tail(K, L, x):
     incomplete beta function ``I_p(L+1, K-L)``. Where that probability underflows (deep tail),
     the terms decrease from l = L+1 on, and the sum is its first term times
     ``1 + r_1 + r_1 r_2 + ...`` with ``r_j = x (K-L-j) / (L+1+j)``, summed until negligible.
+    At L = 0 the sum is ``(1+x)^K - 1``, computed as in (11a) so that both agree bit for bit.
     """
     K, L, x = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (K, L, x)))
     out = np.full(K.shape, -np.inf)
@@ -98,6 +99,8 @@ def log_binomial_tail(K, L, x):
             active &= term > 1e-18 * ratio_sum
         values[deep] = log_comb(Kd, Ld + 1) + (Ld + 1) * np.log(xd) + np.log(ratio_sum)
     out[live] = values
+    whole = L == 0  # the full sum (1+x)^K - 1: the same expression as (11a), bit for bit
+    out[whole] = _log_expm1(K[whole] * np.log1p(x[whole]))
     return out
 
 

@@ -108,3 +108,20 @@ def test_statements_carry_references_and_latex():
     assert "\\max" in thm.fo.latex()
     assert any("Assumption 3.9" in a for a in thm.assumptions)
     assert [c.text for c in bounds.THEOREMS["3.8"].conditions] == ["0 < alpha <= 1/H"]
+
+
+def test_erratum_b2_binomial_bound_of_theorem_3_8_is_not_always_below_truncated():
+    # Section 3.2 after Theorem 3.8: "the error bound of BinomMAML ... outperforms TruncMAML when
+    # L > 0". False in general: K=5, L=1, alpha*H = 1 gives (12c) = C(5, 2) = 10 > (12b) = 1.
+    got = bounds.evaluate("3.8", 5, 1, 1, 1, exact=True)
+    assert got == {"fo": 1, "trunc": 1, "binom": 10} == reference_bounds("3.8", 5, 1, 1, 1)
+    # ... while it holds in the Figure 2 setting for every 1 <= L < K
+    for L in range(1, 5):
+        fig = bounds.evaluate("3.8", 5, L, "1/4", 1, exact=True)
+        assert fig["binom"] < fig["trunc"]
+
+
+def test_theorem_3_8_binomial_bound_at_l_0_is_looser_than_fo():
+    # (12c) at L = 0 is K alpha H, above (12a) = 1 - (1 - alpha H)^K for K >= 2 (Bernoulli)
+    got = bounds.evaluate("3.8", 5, 0, "1/4", 1, exact=True)
+    assert got["binom"] == Fraction(5, 4) > got["fo"] == 1 - Fraction(3, 4) ** 5

@@ -141,3 +141,8 @@ def test_bad_inputs_name_parameter_value_and_condition(kwargs, message):
 def test_unknown_theorem():
     with pytest.raises(ValueError, match="theorem = '3.7' is not one of"):
         bounds.evaluate("3.7", 5, 1, 0.1, 1.0)
+
+
+def test_at_l_0_all_three_theorem_3_6_bounds_are_the_same_float():
+    got = bounds.evaluate("3.6", np.arange(1, 200), 0, 0.05, 1.3)
+    assert np.array_equal(got["fo"], got["trunc"]) and np.array_equal(got["fo"], got["binom"])
