@@ -16,7 +16,6 @@ plain call.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import zlib
 from pathlib import Path
@@ -167,11 +166,10 @@ def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: 
 
 
 def _save(witness: dict, out) -> Path:
+    from .witness import write
+
     out = Path(out) if out is not None else Path(tempfile.gettempdir()) / "binomgbml-witnesses"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"check-{witness['id'].replace(':', '-').replace(' ', '_')}.json"
-    path.write_text(json.dumps(witness, indent=1) + "\n")
-    return path
+    return write(witness, out / f"check-{witness['id'].replace(':', '-').replace(' ', '_')}.json")
 
 
 def _message(witness: dict, path: Path) -> str:

@@ -88,10 +88,9 @@ def run_statements(ids, *, examples=100, starts=8, seed=0, jobs=1, progress=True
 
 
 def _write_witness(witness, out: Path, sid: str) -> str:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{sid}.json"
-    path.write_text(json.dumps(witness, indent=1) + "\n")
-    return str(path)
+    from .witness import write
+
+    return str(write(witness, out / f"{sid}.json"))
 
 
 def _table(rows) -> str:

@@ -32,8 +32,9 @@ class Statement:
     assumption: str
     text: str
 
-    def run(self, *, examples: int, starts: int, seed: int) -> Result:  # pragma: no cover
-        raise NotImplementedError
+    def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
+        """Check the statement: Hypothesis ``examples``, adversarial ``starts`` (bounds only)."""
+        raise NotImplementedError  # pragma: no cover
 
     def replay(self, witness: dict) -> tuple[bool, str]:  # pragma: no cover
         raise NotImplementedError
@@ -45,8 +46,8 @@ class BoundStatement(Statement):
 
     claim: BoundClaim = None
 
-    def run(self, *, examples, starts, seed):
-        return search_bound(self.claim, examples=examples, starts=starts, seed=seed)
+    def run(self, *, examples, starts, seed, shrink=True):
+        return search_bound(self.claim, examples=examples, starts=starts, seed=seed, shrink=shrink)
 
     def replay(self, witness):
         return replay_bound(self.claim, witness)
@@ -96,7 +97,7 @@ class ExactStatement(Statement):
         return {"id": self.id, **case_to_json(case), "error": float(error), "bound": float(bound),
                 "exact": {"error": _exact_str(error), "bound": _exact_str(bound)}}
 
-    def run(self, *, examples, starts, seed):
+    def run(self, *, examples, starts, seed, shrink=True):
         state = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case):
@@ -105,7 +106,7 @@ class ExactStatement(Statement):
                 state["max_ratio"] = max(state["max_ratio"], float(error) / float(bound))
             return None if holds else self._witness(case, error, bound)
 
-        hypothesis_find(self.cases(), examine, examples=examples, seed=seed, state=state)
+        hypothesis_find(self.cases(), examine, examples=examples, seed=seed, state=state, shrink=shrink)
         witness = state["witness"]
         ratio = state["max_ratio"] if state["max_ratio"] else None
         return Result("violated" if witness else "holds", state["examples"], ratio, witness)

@@ -8,6 +8,7 @@ PNG (and, with ``--data``, their numbers as CSV).
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import binomgbml
@@ -16,6 +17,8 @@ __all__ = ["main", "DEFAULT_BATCHES"]
 
 #: batches of the default run: about a minute on 2 CPU cores (the paper used 1000)
 DEFAULT_BATCHES = 100
+#: worker processes by default: one per CPU core, at most 8
+DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 
 def _parser() -> binomgbml.ArgumentParser:
@@ -32,6 +35,9 @@ def _parser() -> binomgbml.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.01, help="inner step size (default 0.01)")
     p.add_argument("--batch-L", type=int, default=4, dest="batch_L",
                    help="truncation L of Figure 3a's per-batch errors (default 4)")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"processes (default {DEFAULT_WORKERS}: the CPU cores, at most 8); "
+                        "the numbers do not depend on it")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--out", metavar="DIR", help="write figure3a/figure3b (PDF, SVG, PNG) to DIR")
     p.add_argument("--data", action="store_true", help="with --out: also write the numbers as CSV")
@@ -58,7 +64,6 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.data and not args.out:
         raise binomgbml.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
-    from bounds.plotting.output import save_figure
     from bounds.plotting.presets import preset
 
     from . import plots
@@ -67,12 +72,10 @@ def main(argv: list[str]) -> int:
     preset(args.preset)  # validate before the run, not after it
     config = SinusoidConfig(batches=args.batches, K=args.K, alpha=args.alpha, seed=args.seed,
                             batch_L=args.batch_L)
-    result = run(config, progress=not args.no_progress)
+    result = run(config, progress=not args.no_progress, workers=args.workers)
     if args.out:
-        for name, (fig, rows), columns in (
-                ("figure3a", plots.figure3a(result, preset=args.preset), plots.CSV_COLUMNS_3A),
-                ("figure3b", plots.figure3b(result, preset=args.preset), plots.CSV_COLUMNS_3B)):
-            save_figure(fig, args.out, name, columns=columns, rows=rows if args.data else None)
+        plots.figure3a(result, preset=args.preset).save(args.out, "figure3a", data=args.data)
+        plots.figure3b(result, preset=args.preset).save(args.out, "figure3b", data=args.data)
     if args.json:
         json.dump(result.to_json(), sys.stdout)
         sys.stdout.write("\n")
