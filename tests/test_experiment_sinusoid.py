@@ -146,6 +146,16 @@ def test_same_batch_whatever_the_number_of_batches():
         assert not np.array_equal(two.error[e][0], two.error[e][1])
 
 
+def test_worker_processes_give_the_same_numbers():
+    config = SinusoidConfig(batches=2, K=2, tasks=1, batch_L=2)
+    serial = sinusoid.run(config, progress=False, workers=1)
+    parallel = sinusoid.run(config, progress=False, workers=2)
+    for e in ("trunc", "binom"):
+        assert np.array_equal(serial.error[e], parallel.error[e])
+        assert np.array_equal(serial.bound[e], parallel.bound[e])
+    assert np.array_equal(serial.H, parallel.H)
+
+
 def _cli(argv, capsys):
     status = binomgbml.main(["experiment", "sinusoid", *argv])
     return status, capsys.readouterr()
@@ -153,7 +163,7 @@ def _cli(argv, capsys):
 
 def test_cli_json_schema_and_figures(tmp_path, capsys):
     status, out = _cli(["--batches", "2", "--K", "3", "--batch-L", "2", "--json", "--no-progress",
-                        "--out", str(tmp_path), "--data"], capsys)
+                        "--workers", "1", "--out", str(tmp_path), "--data"], capsys)
     assert status == 0, out.err
     data = json.loads(out.out)
     assert set(data) == {"K", "alpha", "batches", "mean_error", "batch_error"}
@@ -179,7 +189,8 @@ def test_cli_json_schema_and_figures(tmp_path, capsys):
 
 
 def test_cli_table(capsys):
-    status, out = _cli(["--batches", "1", "--K", "1", "--batch-L", "1", "--no-progress"], capsys)
+    status, out = _cli(["--batches", "1", "--K", "1", "--batch-L", "1", "--no-progress", "--workers", "1"],
+                       capsys)
     assert status == 0, out.err
     lines = out.out.strip().splitlines()
     assert lines[2].split() == ["L", "trunc", "binom", "trunc/binom"]
@@ -196,6 +207,7 @@ def test_cli_table(capsys):
     (["--data"], "--data"),
     (["--preset", "a4"], "--preset 'a4'"),
     (["--batches", "two"], "--batches"),
+    (["--workers", "0"], "--workers 0"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(argv, needle, capsys):
     status, out = _cli(argv + ["--no-progress"], capsys)
