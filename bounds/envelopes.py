@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import NotApplicable
-from .theorems import applicable, not_applicable
-from .params import numeric_point
+from .params import NotApplicable, numeric_point
+from .theorems import require_applicable
 
 __all__ = ["theorem_3_8_envelope", "theorem_3_8_c_alpha", "theorem_3_10_envelope",
            "theorem_3_10_c_alpha", "c_alpha_condition"]
@@ -21,11 +20,7 @@ __all__ = ["theorem_3_8_envelope", "theorem_3_8_c_alpha", "theorem_3_10_envelope
 
 def _checked(theorem, K, L, alpha, H, h=None, M=None) -> dict:
     p = numeric_point(K, L, alpha, H, h, M)
-    ok = applicable(theorem, K, L, alpha, H, h, M)
-    if not ok.all():
-        index = tuple(int(i) for i in np.argwhere(~ok)[0])
-        point = [None if p[n] is None else p[n][index].item() for n in ("K", "L", "alpha", "H", "h", "M")]
-        raise NotApplicable(not_applicable(theorem, *point))
+    require_applicable(theorem, p, scalar=p["K"].ndim == 0)
     return p
 
 

@@ -21,7 +21,7 @@ from . import exact as _exact
 from . import numeric as _numeric
 from .lemmas import to_float
 from .params import NotApplicable, exact_point
-from .theorems import ESTIMATORS, broken_condition, get_theorem
+from .theorems import ESTIMATORS, arguments, broken_condition, get_theorem
 
 __all__ = ["bound_rows", "format_rows", "FORMATS"]
 
@@ -72,15 +72,10 @@ def _row(number: str, p: dict, reason) -> dict:
     return row
 
 
-def _arguments(number: str, p: dict) -> list:
-    args = [p["K"], p["L"], p["alpha"] * p["H"]]
-    return args + [p["alpha"] * p["h"], p["M"]] if number == "3.10" else args
-
-
 def _exact_values(number, points, normalize):
     out = []
     for p in points:
-        values = _exact.THEOREM_FUNCTIONS[number](*_arguments(number, p))
+        values = _exact.THEOREM_FUNCTIONS[number](*arguments(number, p))
         values = {k: Fraction(v) for k, v in values.items()}
         if normalize:
             values = {k: v / values["fo"] for k, v in values.items()}
@@ -90,7 +85,7 @@ def _exact_values(number, points, normalize):
 
 def _numeric_values(number, points, normalize):
     # x = alpha*H (and y = alpha*h) rounded once from the exact product, so that x <= 1 stays true
-    columns = zip(*(_arguments(number, p) for p in points))
+    columns = zip(*(arguments(number, p) for p in points))
     arrays = [np.array([to_float(Fraction(v)) for v in column]) for column in columns]
     with np.errstate(over="ignore", under="ignore"):
         logs = _numeric.LOG_THEOREM_FUNCTIONS[number](*arrays)

@@ -7,6 +7,7 @@ use, so that ``import bounds`` stays light), ``.latex()``, ``.reference``, and e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
@@ -18,9 +19,17 @@ from . import numeric as _numeric
 from .params import NotApplicable, exact_point, format_value, numeric_point
 
 __all__ = ["Statement", "Theorem", "THEOREMS", "theorem_3_6", "theorem_3_8", "theorem_3_10",
-           "evaluate", "not_applicable", "applicable", "get_theorem", "broken_condition"]
+           "evaluate", "not_applicable", "applicable", "get_theorem", "broken_condition",
+           "require_applicable", "arguments"]
 
 ESTIMATORS = ("fo", "trunc", "binom")
+
+
+@functools.cache
+def _build(builder: str):
+    """SymPy expressions are immutable: build each once (importing SymPy on first use)."""
+    from . import symbolic
+    return getattr(symbolic, builder)()
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,7 @@ class Statement:
     @property
     def expr(self):
         """The SymPy expression in the symbols of ``bounds.symbolic`` (K, L, alpha, H, h, M)."""
-        from . import symbolic
-        return getattr(symbolic, self.builder)()
+        return _build(self.builder)
 
     def latex(self) -> str:
         """LaTeX of the right-hand side, as printed in the paper."""
@@ -230,6 +238,25 @@ def applicable(theorem, K, L, alpha, H, h=None, M=None) -> np.ndarray:
     return ok
 
 
+def require_applicable(theorem, p: dict, scalar: bool) -> None:
+    """Raise NotApplicable at the first point of the validated numeric point ``p`` (arrays)
+    that breaks the theorem's conditions."""
+    thm = get_theorem(theorem)
+    for condition in thm.conditions:
+        bad = ~np.asarray(condition.holds(p), dtype=bool)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(np.broadcast_to(bad, p["K"].shape))[0])
+            q = {n: (None if v is None else v[index].item()) for n, v in p.items()}
+            at = f" (at index {index}; use bounds.applicable to select points)" if not scalar else ""
+            raise NotApplicable(f"Theorem {thm.number}: {condition.reason(q)}{at}")
+
+
+def arguments(number: str, p: dict) -> list:
+    """What the bounds depend on: K, L, x = alpha*H (and y = alpha*h, M for Theorem 3.10)."""
+    args = [p["K"], p["L"], p["alpha"] * p["H"]]
+    return args + [p["alpha"] * p["h"], p["M"]] if number == "3.10" else args
+
+
 def evaluate(theorem, K, L, alpha, H, h=None, M=None, *, exact=False) -> dict:
     """The three bounds of ``theorem`` ("3.6", "3.8", "3.10") at a point or over arrays.
 
@@ -250,37 +277,15 @@ def evaluate(theorem, K, L, alpha, H, h=None, M=None, *, exact=False) -> dict:
         reason = not_applicable(thm, K, L, alpha, H, h, M)
         if reason:
             raise NotApplicable(reason)
-        args = [p["K"], p["L"], p["alpha"] * p["H"]]
-        if thm.number == "3.10":
-            args += [p["alpha"] * p["h"], p["M"]]
-        return {k: Fraction(v) for k, v in _exact.THEOREM_FUNCTIONS[thm.number](*args).items()}
+        values = _exact.THEOREM_FUNCTIONS[thm.number](*arguments(thm.number, p))
+        return {k: Fraction(v) for k, v in values.items()}
     scalar = all(np.ndim(v) == 0 for v in (K, L, alpha, H, h, M) if v is not None)
     p = numeric_point(K, L, alpha, H, h, M)
-    for condition in thm.conditions:
-        bad = ~np.asarray(condition.holds(p), dtype=bool)
-        if bad.any():
-            index = tuple(int(i) for i in np.argwhere(np.broadcast_to(bad, p["K"].shape))[0])
-            q = {n: (None if v is None else v[index].item()) for n, v in p.items()}
-            at = f" (at index {index}; use bounds.applicable to select points)" if not scalar else ""
-            raise NotApplicable(f"Theorem {thm.number}: {condition.reason(q)}{at}")
-    x = p["alpha"] * p["H"]
-    args = [p["K"], p["L"], x]
-    if thm.number == "3.10":
-        args += [p["alpha"] * p["h"], p["M"]]
+    require_applicable(thm, p, scalar)
     with np.errstate(over="ignore", under="ignore"):
-        logs = _numeric.LOG_THEOREM_FUNCTIONS[thm.number](*args)
+        logs = _numeric.LOG_THEOREM_FUNCTIONS[thm.number](*arguments(thm.number, p))
         out = {k: np.exp(logs[k]) for k in ESTIMATORS}
     for k, v in out.items():
         if np.isnan(v).any():  # a bug, never a result: say so loudly
             raise RuntimeError(f"internal error: Theorem {thm.number} {k} gave NaN")
     return {k: float(v) for k, v in out.items()} if scalar else out
-
-
-def log_evaluate(theorem, p: dict) -> dict:
-    """Natural logs of the bounds at a validated numeric point (used for normalisation)."""
-    thm = get_theorem(theorem)
-    args = [p["K"], p["L"], p["alpha"] * p["H"]]
-    if thm.number == "3.10":
-        args += [p["alpha"] * p["h"], p["M"]]
-    with np.errstate(over="ignore", under="ignore"):
-        return _numeric.LOG_THEOREM_FUNCTIONS[thm.number](*args)
