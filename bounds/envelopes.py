@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .numeric import log_expm1
 from .params import NotApplicable, numeric_point
 from .theorems import require_applicable
 
@@ -28,11 +29,20 @@ def _scalar(out):
     return float(out) if np.ndim(out) == 0 else out
 
 
+def _finish(log_value):
+    """exp of a log-space result: inf beyond float64; NaN would be a bug and raises."""
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.exp(log_value)
+    if np.isnan(out).any():
+        raise RuntimeError("internal error: an envelope gave NaN")
+    return _scalar(out)
+
+
 def theorem_3_8_envelope(K, L, alpha, H):
     """``(alpha H e K / (L+1))^(L+1)``, strictly above (12c) (Lemma B.5 with L+1)."""
     p = _checked("3.8", K, L, alpha, H)
-    with np.errstate(over="ignore"):
-        return _scalar(np.exp((p["L"] + 1) * (np.log(p["alpha"] * p["H"] * p["K"] / (p["L"] + 1)) + 1)))
+    with np.errstate(divide="ignore"):  # alpha*H may underflow to 0
+        return _finish((p["L"] + 1) * (np.log(p["alpha"] * p["H"] * p["K"] / (p["L"] + 1)) + 1))
 
 
 def theorem_3_8_c_alpha(K, L):
@@ -47,13 +57,15 @@ def theorem_3_10_envelope(K, L, alpha, H, h, M):
     p = _checked("3.10", K, L, alpha, H, h, M)
     K, L, M, x, y = p["K"], p["L"], p["M"], p["alpha"] * p["H"], p["alpha"] * p["h"]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        log_1my = np.log1p(-y)
+        # logs of the factors; a factor 0 (y = 1, K-M-1 = 0, K-L-M = 0) makes its term -inf
+        log_zm = np.where(y == 1, -np.inf, M * np.log1p(-y))            # (1 - alpha h)^M
         first = (np.log(p["H"] / p["h"]) + L * (np.log(x * (K - 1) / L) + 1)
-                 + np.log(-np.expm1(np.where(y == 1, -np.inf, M * log_1my))))
+                 + np.log(-np.expm1(log_zm)))
         growth = (K - L - M) * np.log1p(x)
-        second = (np.where(y == 1, -np.inf, M * log_1my) + L * (np.log(x * (K - M - 1) / L) + 1)
-                  + np.where(growth > 0, np.log(np.expm1(growth)), -np.inf))
-        return _scalar(np.exp(np.logaddexp(first, second)))
+        vanishes = (y == 1) | (K - M - 1 == 0) | (growth == 0)
+        second = np.where(vanishes, -np.inf,
+                          log_zm + L * (np.log(x * (K - M - 1) / L) + 1) + log_expm1(growth))
+        return _finish(np.logaddexp(first, second))
 
 
 def theorem_3_10_c_alpha(K, L):

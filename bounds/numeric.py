@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, gammaln
 
-__all__ = ["log_comb", "log_binomial_tail", "log_theorem_3_6", "log_theorem_3_8",
+__all__ = ["log_comb", "log_expm1", "log_binomial_tail", "log_theorem_3_6", "log_theorem_3_8",
            "log_theorem_3_10", "LOG_THEOREM_FUNCTIONS"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
@@ -55,7 +55,7 @@ def log_comb(n, k):
     return out
 
 
-def _log_expm1(t):
+def log_expm1(t):
     """``log(exp(t) - 1)`` for t >= 0 (``-inf`` at 0), without overflow."""
     t = np.asarray(t, dtype=float)
     with np.errstate(divide="ignore"):
@@ -97,19 +97,24 @@ def log_binomial_tail(K, L, x):
             term = np.where(active, term * xd * (Kd - Ld - j) / (Ld + 1 + j), 0.0)
             ratio_sum += term
             active &= term > 1e-18 * ratio_sum
-        values[deep] = log_comb(Kd, Ld + 1) + (Ld + 1) * np.log(xd) + np.log(ratio_sum)
+        with np.errstate(divide="ignore"):  # x = alpha*H may underflow to 0: the log is -inf
+            values[deep] = log_comb(Kd, Ld + 1) + (Ld + 1) * np.log(xd) + np.log(ratio_sum)
     out[live] = values
     whole = L == 0  # the full sum (1+x)^K - 1: the same expression as (11a), bit for bit
-    out[whole] = _log_expm1(K[whole] * np.log1p(x[whole]))
+    out[whole] = log_expm1(K[whole] * np.log1p(x[whole]))
     return out
 
 
 def log_theorem_3_6(K, L, x):
-    """Logs of Theorem 3.6, eqs. (11a)-(11c)."""
+    """Logs of Theorem 3.6, eqs. (11a)-(11c).
+
+    ``x = alpha*H`` may have overflowed to inf; every bound is then either 0 (L = K) or at least
+    x, i.e. beyond float64 either way, so x is clamped to the largest float."""
+    x = np.minimum(x, np.finfo(float).max)
     log1px = np.log1p(x)
     return {
-        "fo": _log_expm1(K * log1px),                                   # (1+x)^K - 1
-        "trunc": L * log1px + _log_expm1((K - L) * log1px),             # (1+x)^L ((1+x)^(K-L) - 1)
+        "fo": log_expm1(K * log1px),                                   # (1+x)^K - 1
+        "trunc": L * log1px + log_expm1((K - L) * log1px),             # (1+x)^L ((1+x)^(K-L) - 1)
         "binom": log_binomial_tail(K, L, x),
     }
 
@@ -137,7 +142,8 @@ def _log_first_sum_3_10(K, L, z, M):
     l = 1
     active = M > 1
     while active.any():
-        rho = np.where(active, rho * z * (K - l - L) / (K - l), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # inactive entries may hit 0/0
+            rho = np.where(active, rho * z * (K - l - L) / (K - l), 0.0)
         total += rho
         l += 1
         active &= (l + 1 < M + 0.5) & ((M - l) * rho > 1e-18 * total)
@@ -150,14 +156,14 @@ def log_theorem_3_10(K, L, x, y, M):
     with np.errstate(divide="ignore"):
         log1my = np.log1p(-y)  # -inf when y = 1
         s = (K - M) * log1px + np.where(y == 1, -np.inf, M * log1my)
-        fo_first = np.where(s > 0, _log_expm1(np.maximum(s, 0.0)), -np.inf)
+        fo_first = np.where(s > 0, log_expm1(np.maximum(s, 0.0)), -np.inf)
         fo_second = _log_one_minus_power(np.log1p(-x), K)
         z_power_m = np.where(y == 1, -np.inf, M * log1my)
         first = (L + 1) * np.log(x) + _log_first_sum_3_10(K, L, 1 - y, M)
         second = z_power_m + log_binomial_tail(K - M, L, x)
     return {
         "fo": np.maximum(fo_first, fo_second),
-        "trunc": (L - M) * log1px + z_power_m + _log_expm1((K - L) * log1px),
+        "trunc": (L - M) * log1px + z_power_m + log_expm1((K - L) * log1px),
         "binom": np.logaddexp(first, second),
     }
 

@@ -146,3 +146,30 @@ def test_unknown_theorem():
 def test_at_l_0_all_three_theorem_3_6_bounds_are_the_same_float():
     got = bounds.evaluate("3.6", np.arange(1, 200), 0, 0.05, 1.3)
     assert np.array_equal(got["fo"], got["trunc"]) and np.array_equal(got["fo"], got["binom"])
+
+
+def test_extreme_random_inputs_never_give_nan():
+    rng = np.random.default_rng(5)
+    n = 20_000
+    K = np.floor(10 ** rng.uniform(0, 7, n))
+    L = np.minimum(np.floor(rng.uniform(0, 1, n) * (K + 1)), K)
+    L[::7], L[::11] = 0, K[::11]
+    x = 10 ** rng.uniform(-300, 0, n)
+    x[::5] = 1.0
+    M = np.maximum(1, np.floor(rng.uniform(0, 1, n) * np.minimum(L, K - L)))
+    y = x * rng.uniform(0, 1, n) + 1e-320
+    y[::3] = x[::3]
+    inner = (np.minimum(L, K - L) >= 1) & (M <= 50)
+    with np.errstate(invalid="raise"):  # an invalid operation anywhere outside a guarded spot fails
+        results = [
+            bounds.evaluate("3.6", K, L, 10 ** rng.uniform(-300, 300, n), 10 ** rng.uniform(-300, 300, n)),
+            bounds.evaluate("3.8", K, L, x, 1.0),
+            bounds.evaluate("3.10", K[inner], L[inner], x[inner], 1.0, y[inner], M[inner]),
+            bounds.evaluate("3.10", K[inner], L[inner], 1.0, 1.0, 1.0, M[inner]),
+            {"envelope": bounds.theorem_3_8_envelope(K, np.minimum(L, K - 1), x, 1.0)},
+            {"envelope": bounds.theorem_3_10_envelope(K[inner], L[inner], x[inner], 1.0, y[inner], M[inner])},
+        ]
+    for result in results:
+        for key, value in result.items():
+            assert not np.isnan(value).any(), key
+            assert (value >= 0).all(), key
