@@ -61,8 +61,9 @@ def lemma_b2(alpha, H, i, *, exact=False):
     i = np.asarray(i, dtype=float)
     if ((i < 0) | (i != np.floor(i))).any():
         raise BoundsInputError(f"i = {i[(i < 0) | (i != np.floor(i))].flat[0]:g} is not an integer >= 0")
+    x = np.minimum(p["alpha"] * p["H"], np.finfo(float).max)  # alpha*H may overflow: (1+x)^i >= x
     with np.errstate(over="ignore"):
-        out = np.expm1(i * np.log1p(p["alpha"] * p["H"]))
+        out = np.expm1(i * np.log1p(x))
     return float(out) if out.ndim == 0 else out
 
 

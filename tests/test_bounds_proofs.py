@@ -92,6 +92,7 @@ def test_lemma_b2():
     assert bounds.lemma_b2(0.25, 1.0, np.arange(4)).tolist() == pytest.approx(
         [float(Fraction(5, 4) ** i - 1) for i in range(4)], rel=1e-15)
     assert bounds.lemma_b2(0.25, 1.0, 10 ** 6) == np.inf
+    assert bounds.lemma_b2(1e300, 1e300, np.arange(3)).tolist() == [0, np.inf, np.inf]  # alpha*H overflows
     # (11a) is Lemma B.2 at i = K
     assert bounds.lemma_b2("1/3", 2, 7, exact=True) == reference_bounds("3.6", 7, 0, "1/3", 2)["fo"]
     with pytest.raises(bounds.BoundsInputError, match="i = -1"):
