@@ -16,6 +16,7 @@ from numbers import Rational
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 import bounds
 
@@ -37,6 +38,7 @@ STYLE = {  # estimator -> line style
 GROUP_DASHES = ["-", "--", "-.", ":"]
 GROUP_MARKERS = ["o", "s", "^", "v", "D", "x"]
 LABELS = {"fo": "FOMAML", "trunc": "TruncMAML", "binom": "BinomMAML"}
+MATH_NAMES = {"K": "$K", "L": "$L", "alpha": r"$\alpha", "H": "$H", "h": "$h", "M": "$M"}
 AXIS_LABELS = {"L": "truncation $L$", "K": "inner steps $K$", "alpha": r"step size $\alpha$"}
 
 
@@ -146,7 +148,10 @@ def _finish_axes(ax, vs: str, normalize: str | None, xs, note: str | None) -> No
     ax.set_xlabel(AXIS_LABELS[vs])
     ax.set_ylabel("bound / FOMAML bound" if normalize else "error bound / $\\|g\\|$")
     if vs in ("L", "K"):
-        ax.set_xticks([int(x) for x in xs])
+        if len(xs) <= 12:
+            ax.set_xticks([int(x) for x in xs])
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, which="major", alpha=0.4)
     if note:
         ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize="x-small", va="bottom",
@@ -225,7 +230,7 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
                 raise ValueError(f"--theorem {theorem}: no plotted point is applicable ({reason})")
             varying = {k: v for k, v in combo.items() if isinstance(fixed[k], (list, tuple))}
             suffix = (f", Thm {theorem}" if len(theorems) > 1 else "") + "".join(
-                f", {k}={_exact(v)}" for k, v in varying.items())
+                f", {MATH_NAMES[k]} = {_exact(v)}$" for k, v in varying.items())
             _draw(ax, points, vs, estimators, label_suffix=suffix, group=i, grouped=grouped)
             rows += [p.row(str(i), normalize) for p in points]
             omitted += [p for p in points if p.reason is not None]
