@@ -11,6 +11,7 @@ one is violated, 2 on bad input.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -23,16 +24,15 @@ from binomgbml import ArgumentParser, UsageError
 __all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
 
 
-def _positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise UsageError(f"{name} {text!r} is not an integer") from None
-        if value < 0:
-            raise UsageError(f"{name} {value} must be >= 0")
-        return value
-    return parse
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0 (argparse names the flag in its message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
+    return value
 
 
 def load_witness(path) -> dict:
@@ -116,13 +116,13 @@ def verify_main(argv: list[str]) -> int:
     """``binomgbml verify``: check the paper's statements, or replay one witness."""
     parser = ArgumentParser(prog="binomgbml verify", description=verify_main.__doc__)
     parser.add_argument("--only", help="comma-separated statement ids (default: all)")
-    parser.add_argument("--examples", type=_positive_int("--examples"), default=100,
+    parser.add_argument("--examples", type=_count, default=100,
                         help="Hypothesis examples per statement (default 100)")
-    parser.add_argument("--starts", type=_positive_int("--starts"), default=8,
+    parser.add_argument("--starts", type=_count, default=8,
                         help="adversarial optimisation starts per bound statement (default 8)")
-    parser.add_argument("--seed", type=_positive_int("--seed"), default=0)
+    parser.add_argument("--seed", type=_count, default=0)
     parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
-    parser.add_argument("--jobs", type=_positive_int("--jobs"), default=min(2, os.cpu_count() or 1),
+    parser.add_argument("--jobs", type=_count, default=min(2, os.cpu_count() or 1),
                         help="worker processes (default: 2 or the number of CPUs if fewer)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--list", action="store_true", help="list the statements and exit")
@@ -189,9 +189,9 @@ def check_estimator_main(argv: list[str]) -> int:
     parser.add_argument("estimator", help="package.module:function")
     parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
     parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
-    parser.add_argument("--examples", type=_positive_int("--examples"), default=50)
-    parser.add_argument("--starts", type=_positive_int("--starts"), default=4)
-    parser.add_argument("--seed", type=_positive_int("--seed"), default=0)
+    parser.add_argument("--examples", type=_count, default=50)
+    parser.add_argument("--starts", type=_count, default=4)
+    parser.add_argument("--seed", type=_count, default=0)
     parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
     parser.add_argument("--replay", metavar="FILE", help="re-run the estimator on a saved witness")
     args = parser.parse_args(argv)

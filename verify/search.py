@@ -131,6 +131,8 @@ def hypothesis_find(cases, examine, *, examples: int, seed: int, state: dict, sh
     the witness of the shrunk example (Hypothesis replays the minimal failing case last).
     ``shrink=False`` stops at the first confirmed violation (a verdict without a minimal witness).
     """
+    if examples <= 0:
+        return
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],

@@ -1,0 +1,70 @@
+"""verify.check_estimator: a plain call inside pytest, passing for correct estimators and raising
+an AssertionError with a shrunk, replayable counterexample for wrong ones."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import estimators
+from verify import check_estimator
+from verify.check import replay_estimator_witness
+
+
+def binom(traj, L):
+    return estimators.binom(traj, L)
+
+
+def test_correct_estimators_pass_their_claims(tmp_path):
+    summary = check_estimator(binom, equals="binom", claim=["thm3.6.binom", "thm3.8.binom"],
+                              examples=15, starts=1, out=tmp_path)
+    assert set(summary) == {"equals:reference binom", "thm3.6.binom", "thm3.8.binom"}
+    assert summary["thm3.8.binom"]["max_ratio"] <= 1
+    check_estimator(lambda traj, L: estimators.maml(traj), equals="maml", examples=10, out=tmp_path)
+    check_estimator(lambda traj, L: estimators.trunc(traj, L), equals=binom, examples=0, out=tmp_path)
+
+
+def test_wrong_equality_claim_raises_with_counterexample_and_witness(tmp_path):
+    def wrong(traj, L):
+        return estimators.trunc(traj, L)
+
+    with pytest.raises(AssertionError) as info:
+        check_estimator(wrong, equals="binom", examples=30, out=tmp_path)
+    message = str(info.value)
+    assert "counterexample" in message and "reference binom" in message
+    path = re.search(r"witness saved to (\S+)", message).group(1)
+    witness = json.loads(open(path).read())
+    assert witness["id"] == "equals:reference binom"
+    # shrunk: Hypothesis minimises the example (a 1-d, short trajectory)
+    assert witness["params"]["K"] <= 2 and len(witness["g"]) == 1
+    # the difference reported is the real one: recompute both sides from the witness
+    H, g, a, L = np.array(witness["hessians"]), np.array(witness["g"]), witness["params"]["alpha"], witness["params"]["L"]
+    assert abs(witness["error"] - abs(witness["estimate"][0] - witness["other"][0])) < 1e-12
+    assert replay_estimator_witness(wrong, witness)[0]
+    assert not replay_estimator_witness(binom, witness)[0]
+
+
+def test_bound_claim_violation_is_found(tmp_path):
+    """FOMAML is not within the BinomMAML bound (12c) (at L = K the bound is 0)."""
+    with pytest.raises(AssertionError, match="violates thm3.8.binom"):
+        check_estimator(lambda traj, L: estimators.fo(traj), claim="thm3.8.binom", examples=20,
+                        starts=0, out=tmp_path)
+
+
+def test_adversarial_search_finds_the_non_commuting_violation_of_12b(tmp_path):
+    """The true TruncMAML breaks the printed (12b) (docs/errata.md, V2): random examples rarely
+    see it; the adversarial search over the Hessians does."""
+    with pytest.raises(AssertionError, match="violates thm3.8.trunc"):
+        check_estimator(lambda traj, L: estimators.trunc(traj, L), claim="thm3.8.trunc", examples=5,
+                        starts=6, out=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(), "needs equals"),
+    (dict(equals="exact"), "equals='exact'"),
+    (dict(claim="thm3.8.sharp"), "claim='thm3.8.sharp' is not a bound id"),
+])
+def test_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        check_estimator(binom, **kwargs)
