@@ -61,9 +61,10 @@ def lemma_b2(alpha, H, i, *, exact=False):
     i = np.asarray(i, dtype=float)
     if ((i < 0) | (i != np.floor(i))).any():
         raise BoundsInputError(f"i = {i[(i < 0) | (i != np.floor(i))].flat[0]:g} is not an integer >= 0")
-    x = np.minimum(p["alpha"] * p["H"], np.finfo(float).max)  # alpha*H may overflow: (1+x)^i >= x
     with np.errstate(over="ignore"):
-        out = np.expm1(i * np.log1p(x))
+        x = p["alpha"] * p["H"]
+        out = np.expm1(i * np.log1p(np.where(np.isinf(x), 1.0, x)))
+    out = np.where(np.isinf(x), np.where(i == 0, 0.0, np.inf), out)  # alpha*H overflowed: >= x
     return float(out) if out.ndim == 0 else out
 
 

@@ -108,15 +108,19 @@ def log_binomial_tail(K, L, x):
 def log_theorem_3_6(K, L, x):
     """Logs of Theorem 3.6, eqs. (11a)-(11c).
 
-    ``x = alpha*H`` may have overflowed to inf; every bound is then either 0 (L = K) or at least
-    x, i.e. beyond float64 either way, so x is clamped to the largest float."""
-    x = np.minimum(x, np.finfo(float).max)
-    log1px = np.log1p(x)
-    return {
+    ``x = alpha*H`` may have overflowed to inf; every bound is then either exactly 0 (trunc and
+    binom at L = K) or at least x, i.e. beyond float64: set so explicitly."""
+    overflow = np.isinf(x)
+    log1px = np.log1p(np.where(overflow, 1.0, x))
+    logs = {
         "fo": log_expm1(K * log1px),                                   # (1+x)^K - 1
         "trunc": L * log1px + log_expm1((K - L) * log1px),             # (1+x)^L ((1+x)^(K-L) - 1)
-        "binom": log_binomial_tail(K, L, x),
+        "binom": log_binomial_tail(K, L, np.where(overflow, 1.0, x)),
     }
+    if overflow.any():
+        for key in logs:
+            logs[key] = np.where(overflow, np.where((L == K) & (key != "fo"), -np.inf, np.inf), logs[key])
+    return logs
 
 
 def log_theorem_3_8(K, L, x):

@@ -68,6 +68,10 @@ def test_overflow_gives_inf_never_nan():
         assert not np.isnan(value).any(), key
     assert np.isinf(got["fo"][:4]).all()
     assert got["trunc"][3] == 0 and got["binom"][3] == 0 and got["binom"][4] == 0
+    # alpha*H overflows float64: bounds are >= alpha*H (inf) or exactly 0 (L = K)
+    huge = bounds.evaluate("3.6", np.array([1, 1, 3]), np.array([0, 1, 3]), 1e300, 1e300)
+    assert {k: v.tolist() for k, v in huge.items()} == {
+        "fo": [np.inf] * 3, "trunc": [np.inf, 0, 0], "binom": [np.inf, 0, 0]}
     # deep tail: the regularised beta underflows, the value does not
     tail = bounds.evaluate("3.6", 10_000, 9_990, 0.5, 2.0)["binom"]
     assert _close(tail, Fraction(sum(math.comb(10_000, l) for l in range(9_991, 10_001))))
