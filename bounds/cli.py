@@ -82,13 +82,14 @@ def parse_theorems(text: str) -> list[str]:
 
 
 def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="binomgbml bounds", description=__doc__.split("\n")[0], epilog=EPILOG,
+    parser = ArgumentParser(prog="binomgbml bounds", description="Evaluate the error bounds of "
+                            "Theorems 3.6, 3.8 and 3.10 at a point or over a sweep.", epilog=EPILOG,
                             formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     parser.add_argument("--K", help="inner steps K >= 1 (default 5)")
     parser.add_argument("--L", help="truncation 0 <= L <= K (default 0..K)")
     parser.add_argument("--alpha", help="inner step size alpha > 0 (default 1/4)")
     parser.add_argument("--H", help="Lipschitz constant H > 0 of the gradient (default 1)")
-    parser.add_argument("--h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
+    parser.add_argument("--h", metavar="h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
     parser.add_argument("--M", help="strongly convex points 1 <= M <= min(L, K-L) (Theorem 3.10)")
     parser.add_argument("--theorem", default="all", help="3.6, 3.8, 3.10, a comma list, or all (default)")
     parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
