@@ -5,6 +5,8 @@ import csv
 import itertools
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -215,3 +217,10 @@ def test_cli_bad_input_is_one_line_exit_2(argv, needle, capsys):
     assert out.out == ""
     lines = out.err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], out.err
+
+
+def test_python_m_verify_experiments_reports_bad_input():
+    proc = subprocess.run([sys.executable, "-m", "verify.experiments", "sinusoid", "--batches", "x"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "--batches" in proc.stderr
