@@ -10,7 +10,7 @@ nor torch. See docs/bounds.md.
 
 from .envelopes import (c_alpha_condition, theorem_3_8_c_alpha, theorem_3_8_envelope,
                         theorem_3_10_c_alpha, theorem_3_10_envelope)
-from .lemmas import RationalBracket, Sides, lemma_b2, lemma_b5, lemma_b7
+from .lemmas import LEMMAS, Lemma, RationalBracket, Sides, lemma_b2, lemma_b5, lemma_b7
 from .params import BoundsInputError, NotApplicable
 from .theorems import (THEOREMS, Statement, Theorem, applicable, evaluate, get_theorem,
                        not_applicable, theorem_3_6, theorem_3_8, theorem_3_10)
@@ -18,7 +18,7 @@ from .theorems import (THEOREMS, Statement, Theorem, applicable, evaluate, get_t
 __all__ = [
     "THEOREMS", "Theorem", "Statement", "evaluate", "not_applicable", "applicable", "get_theorem",
     "theorem_3_6", "theorem_3_8", "theorem_3_10", "BoundsInputError", "NotApplicable",
-    "lemma_b2", "lemma_b5", "lemma_b7", "Sides", "RationalBracket",
+    "lemma_b2", "lemma_b5", "lemma_b7", "Sides", "RationalBracket", "LEMMAS", "Lemma",
     "theorem_3_8_envelope", "theorem_3_8_c_alpha", "theorem_3_10_envelope", "theorem_3_10_c_alpha",
     "c_alpha_condition",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from .exact import _binomials, binomial_tail, polynomial
 from .numeric import log_comb
 from .params import BoundsInputError, exact_point, numeric_point, to_fraction
 
-__all__ = ["Sides", "RationalBracket", "lemma_b2", "lemma_b5", "lemma_b7", "to_float"]
+__all__ = ["Sides", "RationalBracket", "Lemma", "LEMMAS", "lemma_b2", "lemma_b5", "lemma_b7",
+           "to_float"]
 
 
 class Sides(NamedTuple):
@@ -127,3 +129,44 @@ def lemma_b7(K, L, gamma, *, exact=False) -> Sides:
     lhs = np.array([to_float(s.lhs) for s in pairs]).reshape(g.shape)
     rhs = np.array([to_float(s.rhs) for s in pairs]).reshape(g.shape)
     return Sides(float(lhs), float(rhs)) if g.ndim == 0 else Sides(lhs, rhs)
+
+
+@dataclass(frozen=True)
+class Lemma:
+    """A lemma of Appendix B: reference, conditions, its (in)equality in SymPy, its evaluation."""
+
+    name: str
+    reference: str
+    conditions: str
+    relation: str  # "<=", "<" or "=="
+    lhs_builder: str | None  # None: the left side is a matrix norm (Lemma B.2)
+    rhs_builder: str
+    evaluate: Callable
+
+    @property
+    def expr(self):
+        """The (in)equality as a SymPy relation; for Lemma B.2 the bound alone."""
+        import sympy
+
+        from . import symbolic
+        rhs = getattr(symbolic, self.rhs_builder)()
+        if self.lhs_builder is None:
+            return rhs
+        lhs = getattr(symbolic, self.lhs_builder)()
+        return {"<": sympy.StrictLessThan, "<=": sympy.LessThan, "==": sympy.Eq}[self.relation](
+            lhs, rhs, evaluate=False)
+
+    def latex(self) -> str:
+        import sympy
+        return sympy.latex(self.expr)
+
+
+#: "B.2" / "B.5" / "B.7" -> Lemma
+LEMMAS = {
+    "B.2": Lemma("B.2", "Lemma B.2, eq. (30)", "Assumption 3.5; i = 0..K", "<=", None, "lemma_b2",
+                 lemma_b2),
+    "B.5": Lemma("B.5", "Lemma B.5 (Cormen et al.)", "1 <= L <= K (printed: L = 0..K)", "<",
+                 "lemma_b5_lhs", "lemma_b5_rhs", lemma_b5),
+    "B.7": Lemma("B.7", "Lemma B.7, eq. (38)", "L = 0..K-1, gamma real", "==", "lemma_b7_lhs",
+                 "lemma_b7_rhs", lemma_b7),
+}

@@ -126,9 +126,12 @@ def lemma_b7_rhs():
 
 def conditions(theorem: str) -> list:
     """The theorem's conditions as SymPy relations (besides K >= 1, 0 <= L <= K, alpha, H > 0)."""
-    step = [alpha > 0, alpha <= 1 / H]
-    return {"3.6": [alpha * H > 0], "3.8": step,
-            "3.10": step + [h > 0, h <= H, M >= 1, M <= sp.Min(L, K - L)]}[theorem]
+    def rel(op, a, b):  # unevaluated, so that "alpha > 0" stays visible
+        return op(a, b, evaluate=False)
+    step = [rel(sp.StrictGreaterThan, alpha, 0), rel(sp.LessThan, alpha, 1 / H)]
+    return {"3.6": [rel(sp.StrictGreaterThan, alpha * H, 0)], "3.8": step,
+            "3.10": step + [rel(sp.StrictGreaterThan, h, 0), rel(sp.LessThan, h, H),
+                            rel(sp.GreaterThan, M, 1), rel(sp.LessThan, M, sp.Min(L, K - L))]}[theorem]
 
 
 def rational(value):

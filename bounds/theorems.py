@@ -105,6 +105,12 @@ class Theorem:
     def statements(self) -> dict[str, Statement]:
         return {"fo": self.fo, "trunc": self.trunc, "binom": self.binom}
 
+    @property
+    def conditions_expr(self) -> list:
+        """The conditions as SymPy relations (besides K >= 1, 0 <= L <= K)."""
+        from . import symbolic
+        return symbolic.conditions(self.number)
+
     def __repr__(self) -> str:
         return f"<Theorem {self.number}: {', '.join(s.reference.split(', ')[1] for s in self.statements.values())}>"
 

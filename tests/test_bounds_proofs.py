@@ -134,3 +134,26 @@ def test_theorem_3_6_ordering_holds_exactly(K):
             assert b["binom"] < b["trunc"] < b["fo"]
     b = bounds.evaluate("3.6", K, 0, "1/4", 1, exact=True)
     assert b["binom"] == b["trunc"] == b["fo"]  # L = 0: all three estimators are FO
+
+
+def test_lemma_objects_carry_reference_relation_and_evaluation():
+    b7 = bounds.LEMMAS["B.7"]
+    assert b7.reference == "Lemma B.7, eq. (38)" and "=" in b7.latex() and "\\binom{K - l}{L}" in b7.latex()
+    assert b7.evaluate(5, 2, "1/2", exact=True) == bounds.lemma_b7(5, 2, "1/2", exact=True)
+    b5 = bounds.LEMMAS["B.5"]
+    assert "<" in b5.latex() and "1 <= L" in b5.conditions
+    # the SymPy relation, evaluated at a point, agrees with the certified exact comparison
+    import sympy
+    from bounds.symbolic import K, L
+    assert b5.expr.subs({K: 10, L: 3}) == sympy.true
+    from bounds.symbolic import i
+    assert bounds.LEMMAS["B.2"].expr.subs({i: 0}) == 0
+
+
+def test_theorem_conditions_as_sympy_relations():
+    import sympy
+    from bounds.symbolic import H, alpha
+    conditions = bounds.THEOREMS["3.8"].conditions_expr
+    assert conditions[1].subs({alpha: sympy.Rational(1, 2), H: 2}) == sympy.true
+    assert conditions[1].subs({alpha: sympy.Rational(1, 2), H: 3}) == sympy.false
+    assert len(bounds.THEOREMS["3.10"].conditions_expr) == 6
