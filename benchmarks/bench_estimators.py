@@ -7,7 +7,8 @@ Models: the 1-40-40-1 ReLU MLP on sinusoid tasks (Appendix C.1: 10 support and 1
 and a small conv net (1x28x28 inputs, two stride-2 3x3 convolutions with 8 channels, a linear
 5-way head: 2,109 parameters; 25 support and 75 query images, as 5-way 5-shot). float64, CPU.
 
-* Time: the median over ``--repeats`` runs of one meta-gradient, estimator only (the trajectory,
+* Time: wall and process CPU time (medians over ``--repeats`` runs; CPU time is the robust one
+  on a shared machine, since with one torch thread it is the work done) of one meta-gradient, estimator only (the trajectory,
   i.e. the inner loop and g, is timed separately in the "inner loop" column, once per hvp mode);
   maml_autograd is timed whole (its inner loop is the graph it differentiates).
 * HVP batching: one ``traj.hvp`` call on K-L+1 rows in each mode; "loop" is K-L+1 sequential
@@ -87,19 +88,22 @@ def Ls(K: int, quick: bool) -> list[int]:
 
 # -- timing ---------------------------------------------------------------------------------------------
 
-def median_time(fn, repeats: int) -> float:
-    """Median of ``repeats`` timed runs after one warm-up run (one timed run if the warm-up took
-    over a second: the large-K cells would otherwise dominate the benchmark's run time)."""
+def median_time(fn, repeats: int) -> tuple[float, float]:
+    """Medians of wall time and process CPU time over ``repeats`` timed runs after one warm-up run
+    (one timed run if the warm-up took over a second: the large-K cells would otherwise dominate
+    the benchmark's run time). With one torch thread, CPU time is the work done, which other
+    processes on a shared machine do not inflate; wall time is what a user waits."""
     start = time.perf_counter()
     fn()  # warm-up (and, for hvp="auto", the one-time choice of a mode)
     if time.perf_counter() - start > 1.0:
         repeats = 1
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def time_tables(names, Ks, quick, repeats, bar):
@@ -125,7 +129,7 @@ def time_tables(names, Ks, quick, repeats, bar):
                 n = K - L + 1
                 ks = torch.arange(L - 1, K)
                 V = torch.randn(n, trajs["loop"].d, dtype=torch.float64)
-                t = {m: median_time(lambda: trajs[m].hvp(ks, V), repeats) for m in MODES}
+                t = {m: median_time(lambda: trajs[m].hvp(ks, V), repeats)[1] for m in MODES}
                 ratio_rows.append([name, K, L, n, t["loop"], t["forward"], t["reverse"],
                                    t["forward"] / t["loop"], t["reverse"] / t["loop"]])
     return est_rows, chain_rows, ratio_rows
@@ -198,7 +202,8 @@ def table(headers, rows, fmt) -> str:
                       *map(line, cells)])
 
 
-ms = lambda t: f"{1e3 * t:.2f}"
+ms = lambda t: f"{1e3 * t:.1f}"
+ms2 = lambda t: f"{1e3 * t[0]:.1f} / {1e3 * t[1]:.1f}"
 plain = str
 ratio = lambda r: f"{r:.2f}"
 mib = lambda m: f"{m:.1f}"
@@ -230,13 +235,13 @@ def main(argv=None) -> int:
     print(f"# machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) of "
           f"{os.cpu_count()} CPU(s); torch {torch.__version__}; Python "
           f"{platform.python_version()}; float64; median of {repeats} run(s)\n")
-    print("## Estimator time per meta-gradient (ms; the trajectory is built beforehand)\n")
+    print("## Estimator time per meta-gradient, wall / CPU (ms; trajectory built beforehand)\n")
     print(table(["model", "K", "L", "hvp", "binom", "binom chunk=1", "trunc"], est_rows,
-                [plain, plain, plain, plain, ms, ms, ms]))
-    print("\n## Inner loop, maml, maml_autograd (ms)\n")
+                [plain, plain, plain, plain, ms2, ms2, ms2]))
+    print("\n## Inner loop, maml, maml_autograd, wall / CPU (ms)\n")
     print(table(["model", "K", "hvp", "inner loop + g (from_model)", "maml", "maml_autograd (all)"],
-                chain_rows, [plain, plain, plain, ms, ms, ms]))
-    print("\n## One batch of n = K-L+1 HVPs (ms): vmapped vs sequential\n")
+                chain_rows, [plain, plain, plain, ms2, ms2, ms2]))
+    print("\n## One batch of n = K-L+1 HVPs, CPU time (ms): vmapped vs sequential\n")
     print(table(["model", "K", "L", "n", "loop", "forward", "reverse", "forward/loop",
                  "reverse/loop"], ratio_rows, [plain] * 4 + [ms] * 3 + [ratio] * 2))
     if mem_rows:
