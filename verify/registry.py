@@ -205,8 +205,10 @@ def _sharp_3_8(case):
 
 
 @st.composite
-def _loose_cases(draw):
-    p = draw(bound_parameters(theorem="3.8", exact=True).filter(lambda p: p["L"] < p["K"]))
+def _loose_cases(draw, max_L_gap=1):
+    """3.8 points with L <= K - max_L_gap, and d = 1 Hessians (H^k = H I offered first)."""
+    p = draw(bound_parameters(theorem="3.8", exact=True, min_K=max_L_gap)
+             .filter(lambda p: p["L"] <= p["K"] - max_L_gap))
     extreme = np.full((p["K"], 1, 1), p["H"], dtype=object)  # H^k = H I: the candidate extreme
     hs = draw(st.one_of(st.just(extreme),
                         hessian_sequences(K=p["K"], d=1, assumption="3.7", H=p["H"], exact=True)))
@@ -367,6 +369,9 @@ _STATEMENTS: list[Statement] = [
     _claim("thm3.8.loose", "Section 3.2, after Theorem 3.8", "3.7",
            "the BinomMAML bound (12c) is loose (never attained for L < K)", _loose_cases, _loose_3_8,
            theorem="3.8"),
+    _claim("thm3.8.loose.corrected", "Section 3.2, after Theorem 3.8, L <= K - 2", "3.7",
+           "(12c) is not attained for L <= K - 2 (d = 1 Hessians)", lambda: _loose_cases(max_L_gap=2),
+           _loose_3_8, theorem="3.8"),
     _claim("thm3.8.superexp", "Theorem 3.8 and its proof", "3.7",
            "(12c) < (aH e K/(L+1))^{L+1}: super-exponential decay once aH eK/(L+1) < 1",
            lambda: _params("3.8", max_K=12), _superexp_3_8, theorem="3.8"),
