@@ -22,7 +22,17 @@ from .trajectory import HVP_MODES, Trajectory
 from .unrolled import maml_autograd
 
 __all__ = [
-    "Trajectory", "HVP_MODES", "EstimatorInputError",
-    "fo", "trunc", "maml", "binom", "hybrid", "imaml", "maml_autograd",
-    "ESTIMATORS", "meta_gradient", "accumulate_meta_gradient",
+    "ESTIMATORS",
+    "HVP_MODES",
+    "EstimatorInputError",
+    "Trajectory",
+    "accumulate_meta_gradient",
+    "binom",
+    "fo",
+    "hybrid",
+    "imaml",
+    "maml",
+    "maml_autograd",
+    "meta_gradient",
+    "trunc",
 ]

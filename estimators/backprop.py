@@ -11,7 +11,7 @@ import torch
 from .errors import check_int
 from .trajectory import Trajectory
 
-__all__ = ["fo", "trunc", "maml"]
+__all__ = ["fo", "maml", "trunc"]
 
 
 def fo(traj: Trajectory) -> torch.Tensor:

@@ -10,7 +10,7 @@ added to each parameter's ``.grad`` is the mean of the per-task estimates.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -21,7 +21,7 @@ from .implicit import imaml
 from .trajectory import Trajectory, unflatten
 from .unrolled import maml_autograd
 
-__all__ = ["ESTIMATORS", "meta_gradient", "accumulate_meta_gradient"]
+__all__ = ["ESTIMATORS", "accumulate_meta_gradient", "meta_gradient"]
 
 #: estimator name -> function of (trajectory, **options)
 ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {

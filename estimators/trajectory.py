@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from .errors import EstimatorInputError, check_int, check_positive
 
-__all__ = ["Trajectory", "HVP_MODES"]
+__all__ = ["HVP_MODES", "Trajectory"]
 
 #: the ways :meth:`Trajectory.from_model` can compute a batch of HVPs
 HVP_MODES = ("auto", "forward", "reverse", "loop")
@@ -61,7 +61,7 @@ class Trajectory:
     # -- constructors -------------------------------------------------------------------------
 
     @classmethod
-    def from_hessians(cls, H, g, alpha, *, H_final=None) -> "Trajectory":
+    def from_hessians(cls, H, g, alpha, *, H_final=None) -> Trajectory:
         """A trajectory from explicit Hessians ``H`` (K x d x d: H^0..H^{K-1}) and ``g`` (length d).
 
         ``H`` and ``g`` may be torch tensors (floating), NumPy arrays or nested lists; integer and
@@ -95,7 +95,7 @@ class Trajectory:
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
-                   hvp: str = "auto") -> "Trajectory":
+                   hvp: str = "auto") -> Trajectory:
         """Run K inner GD steps (eq. (2b)) of ``model`` on ``support``; g is taken on ``query``.
 
         ``support`` and ``query`` are ``(inputs, targets)`` pairs; ``loss_fn(outputs, targets)``
@@ -106,10 +106,11 @@ class Trajectory:
         * ``"reverse"``: reverse-over-reverse, a vmapped ``vjp`` of ``grad``;
         * ``"loop"``: one double-backward ``torch.autograd`` HVP per row, sequentially;
         * ``"auto"`` (default): the first batch of each size n is computed by all three modes,
-          twice each, and the second run timed; the fastest mode is cached for this model, device, dtype and n, and used from
-          then on (the cached choice is visible as ``traj.hvp_mode`` after the first call). A
-          mode that raises (some losses, e.g. ``F.mse_loss`` in torch 2.13, have no working
-          forward-over-reverse rule) is left out, so "reverse" is the fallback for "forward".
+          twice each, and the second run timed; the fastest mode is cached for this model,
+          device, dtype and n, and used from then on (the cached choice is visible as
+          ``traj.hvp_mode`` after the first call). A mode that raises (some losses, e.g.
+          ``F.mse_loss`` in torch 2.13, have no working forward-over-reverse rule) is left out,
+          so "reverse" is the fallback for "forward".
         """
         if not isinstance(model, torch.nn.Module):
             raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
@@ -261,7 +262,7 @@ def _hvp_loop(f_trn, points: torch.Tensor) -> HvpFn:
 _HVP_BUILDERS = {"forward": _hvp_forward, "reverse": _hvp_reverse, "loop": _hvp_loop}
 
 #: model -> {(device, dtype, n): mode}: the "auto" choices, measured once per model and batch size
-_AUTO_CHOICES: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
+_AUTO_CHOICES: weakref.WeakKeyDictionary[torch.nn.Module, dict] = weakref.WeakKeyDictionary()
 
 
 class _AutoHvp:

@@ -15,7 +15,8 @@ from math import ceil
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import estimators
 from estimators import EstimatorInputError, Trajectory, binom, fo, hybrid, imaml, maml, trunc

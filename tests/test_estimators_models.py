@@ -20,8 +20,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from estimators import (EstimatorInputError, Trajectory, accumulate_meta_gradient, binom, fo,
-                        hybrid, imaml, maml, maml_autograd, meta_gradient, trunc)
+from estimators import (
+    EstimatorInputError,
+    Trajectory,
+    accumulate_meta_gradient,
+    binom,
+    fo,
+    hybrid,
+    imaml,
+    maml,
+    maml_autograd,
+    meta_gradient,
+    trunc,
+)
 from estimators import reference as ref
 from estimators import trajectory as trajectory_module
 
@@ -77,8 +88,8 @@ def conv_task(gen: torch.Generator, n: int = 6):
 
 
 CASES = {
-    "mlp": dict(model=make_mlp, loss=mse, task=sinusoid_task, K=3, alpha=0.05),
-    "conv": dict(model=make_conv, loss=F.cross_entropy, task=conv_task, K=4, alpha=0.5),
+    "mlp": {"model": make_mlp, "loss": mse, "task": sinusoid_task, "K": 3, "alpha": 0.05},
+    "conv": {"model": make_conv, "loss": F.cross_entropy, "task": conv_task, "K": 4, "alpha": 0.5},
 }
 
 
@@ -174,7 +185,7 @@ def test_imaml_on_a_model_equals_the_dense_solve():
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("mode", MODES + ["auto"])
 def test_every_hvp_mode_equals_dense_hessian_products(name, mode):
-    name, H, g = dense(name)
+    name, H, _ = dense(name)
     model, loss_fn, support, query, K, alpha = setup(name)
     traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=mode)
     gen = torch.Generator().manual_seed(1)
@@ -308,7 +319,7 @@ def test_unflatten_follows_named_parameters():
 ])
 def test_from_model_validates(change, needle):
     model, loss_fn, support, query, K, alpha = setup("mlp")
-    args = dict(model=model, loss_fn=loss_fn, support=support, query=query, K=K, alpha=alpha)
+    args = {"model": model, "loss_fn": loss_fn, "support": support, "query": query, "K": K, "alpha": alpha}
     hvp = change.pop("hvp", "auto")
     args.update(change)
     with pytest.raises(EstimatorInputError) as info:
