@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import find, given, settings, strategies as st
+from hypothesis import Phase, find, given, settings, strategies as st
 from hypothesis.errors import InvalidArgument
 
 import bounds
@@ -60,17 +60,20 @@ def test_householder_products_are_exactly_orthogonal():
     assert (Q @ Q.T == np.eye(3, dtype=int)).all()
 
 
+GENERATE_ONLY = settings(phases=[Phase.generate], max_examples=5000, database=None)
+
+
 def test_extreme_cases_are_reachable():
     minus_H = find(hessian_sequences(K=2, d=2, H=1, exact=True),
-                   lambda hs: all((Hk == -np.eye(2, dtype=int)).all() for Hk in hs))
+                   lambda hs: all((Hk == -np.eye(2, dtype=int)).all() for Hk in hs), settings=GENERATE_ONLY)
     assert (minus_H[0] == -np.eye(2, dtype=int)).all()
     # a rank-one projection H q q^T that is not diagonal
     rank_one = find(hessian_sequences(K=1, d=2, assumption="3.7", H=1, exact=True),
                     lambda hs: hs[0][0, 1] != 0 and hs[0][0, 0] * hs[0][1, 1] == hs[0][0, 1] ** 2
-                    and hs[0][0, 0] + hs[0][1, 1] == 1)
+                    and hs[0][0, 0] + hs[0][1, 1] == 1, settings=GENERATE_ONLY)
     assert rank_one[0][0, 1] != 0
     non_commuting = find(hessian_sequences(K=2, d=2, exact=True),
-                         lambda hs: not (hs[0] @ hs[1] == hs[1] @ hs[0]).all())
+                         lambda hs: not (hs[0] @ hs[1] == hs[1] @ hs[0]).all(), settings=GENERATE_ONLY)
     assert not (non_commuting[0] @ non_commuting[1] == non_commuting[1] @ non_commuting[0]).all()
 
 
@@ -84,6 +87,11 @@ def test_bound_parameters_satisfy_the_theorem_conditions(theorem, data):
     assert (p["h"] is None) == (theorem != "3.10")
     if exact:
         assert isinstance(p["alpha"], Fraction) and isinstance(p["H"], Fraction)
+
+
+def test_bound_parameters_3_10_draws_M_to_fit_a_given_L():
+    p = find(bound_parameters(theorem="3.10", K=6, L=1), lambda p: True, settings=GENERATE_ONLY)
+    assert p["M"] == 1 and bounds.not_applicable("3.10", **p) is None
 
 
 def test_bound_parameters_accept_values_and_strategies():

@@ -97,11 +97,14 @@ def bound_parameters(draw, *, theorem, K=None, L=None, alpha=None, H=None, h=Non
     max_K = _check_int("max_K", max_K, min_K)
     K = _check_int("K", _draw(draw, K) if K is not None else draw(st.integers(min_K, max_K)),
                    2 if theorem == "3.10" else 1)
-    if theorem == "3.10":
+    if theorem == "3.10" and L is not None:  # 1 <= M <= min(L, K - L)
+        L = _check_int("L", _draw(draw, L), 1, K - 1)
+        M = _check_int("M", _draw(draw, M) if M is not None else draw(st.integers(1, min(L, K - L))),
+                       1, min(L, K - L))
+    elif theorem == "3.10":
         M = _check_int("M", _draw(draw, M) if M is not None else draw(st.integers(1, K // 2)),
                        1, K // 2)
-        L = _check_int("L", _draw(draw, L) if L is not None else draw(st.integers(M, K - M)),
-                       M, K - M)
+        L = draw(st.integers(M, K - M))
     else:
         if h is not None or M is not None:
             raise InvalidArgument(f"h and M apply to theorem 3.10 only, not theorem={theorem!r}")
@@ -163,7 +166,7 @@ def _rotations(draw, d, exact):
     if exact:
         entry = st.fractions(-3, 3, max_denominator=4)
     else:
-        entry = st.floats(-1, 1, allow_nan=False)
+        entry = st.integers(-1000, 1000).map(lambda i: i / 1000)  # no subnormal v: v^T v > 0 exact
     vectors = [draw(st.lists(entry, min_size=d, max_size=d)) for _ in range(n)]
     return householder(vectors, d, exact)
 
