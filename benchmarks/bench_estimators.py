@@ -7,17 +7,19 @@ Models: the 1-40-40-1 ReLU MLP on sinusoid tasks (Appendix C.1: 10 support and 1
 and a small conv net (1x28x28 inputs, two stride-2 3x3 convolutions with 8 channels, a linear
 5-way head: 2,109 parameters; 25 support and 75 query images, as 5-way 5-shot). float64, CPU.
 
-* Time: wall and process CPU time (medians over ``--repeats`` runs; CPU time is the robust one
-  on a shared machine, since with one torch thread it is the work done) of one meta-gradient, estimator only (the trajectory,
-  i.e. the inner loop and g, is timed separately in the "inner loop" column, once per hvp mode);
-  maml_autograd is timed whole (its inner loop is the graph it differentiates).
+* Time: wall and process CPU time of one meta-gradient (medians over ``--repeats`` runs; with
+  one torch thread, CPU time is the work done and the robust figure on a shared machine),
+  estimator only: the trajectory (inner loop and g) is timed separately in the "inner loop"
+  column, once per hvp mode; maml_autograd is timed whole (its inner loop is the graph it
+  differentiates).
 * HVP batching: one ``traj.hvp`` call on K-L+1 rows in each mode; "loop" is K-L+1 sequential
   double-backward HVPs, so forward/loop < 1 means the vmapped batch wins.
 * Peak memory: one fresh subprocess per configuration. It builds the model and data, runs the
   same configuration once at K = 1 as a warm-up (imports, first-call allocations), hands freed
-  memory back to the kernel (``malloc_trim``; large blocks are mmapped), resets the kernel's peak-RSS mark (``echo 5 > /proc/self/clear_refs``), runs the meta-gradient, and
-  reports VmHWM - VmRSS (at the reset), i.e. the peak resident memory the meta-gradient added,
-  in MiB. Linux only; RSS counts pages, so values below ~0.1 MiB are noise.
+  memory back to the kernel (``malloc_trim``; large blocks are mmapped), resets the kernel's
+  peak-RSS mark (``echo 5 > /proc/self/clear_refs``), runs the meta-gradient, and reports
+  VmHWM - VmRSS (at the reset): the peak resident memory the meta-gradient added, in MiB.
+  Linux only; RSS counts pages, so values below ~0.1 MiB are noise. CPU only (no CUDA path).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -112,24 +115,24 @@ def time_tables(names, Ks, quick, repeats, bar):
         model, loss_fn, support, query, alpha = build(name)
         for K in Ks:
             args = (model, loss_fn, support, query, K, alpha)
-            t_auto = median_time(lambda: maml_autograd(*args), repeats)
+            t_auto = median_time(partial(maml_autograd, *args), repeats)
             trajs = {}
             for mode in (*MODES, "auto"):
-                t_inner = median_time(lambda: Trajectory.from_model(*args, hvp=mode), repeats)
+                t_inner = median_time(partial(Trajectory.from_model, *args, hvp=mode), repeats)
                 traj = trajs[mode] = Trajectory.from_model(*args, hvp=mode)
-                t_maml = median_time(lambda: maml(traj), repeats)
+                t_maml = median_time(partial(maml, traj), repeats)
                 chain_rows.append([name, K, mode, t_inner, t_maml, t_auto])
                 for L in Ls(K, quick):
                     est_rows.append([name, K, L, mode,
-                                     median_time(lambda: binom(traj, L), repeats),
-                                     median_time(lambda: binom(traj, L, chunk_size=1), repeats),
-                                     median_time(lambda: trunc(traj, L), repeats)])
+                                     median_time(partial(binom, traj, L), repeats),
+                                     median_time(partial(binom, traj, L, chunk_size=1), repeats),
+                                     median_time(partial(trunc, traj, L), repeats)])
                     bar.update()
             for L in Ls(K, quick):
                 n = K - L + 1
                 ks = torch.arange(L - 1, K)
                 V = torch.randn(n, trajs["loop"].d, dtype=torch.float64)
-                t = {m: median_time(lambda: trajs[m].hvp(ks, V), repeats)[1] for m in MODES}
+                t = {m: median_time(partial(trajs[m].hvp, ks, V), repeats)[1] for m in MODES}
                 ratio_rows.append([name, K, L, n, t["loop"], t["forward"], t["reverse"],
                                    t["forward"] / t["loop"], t["reverse"] / t["loop"]])
     return est_rows, chain_rows, ratio_rows
@@ -181,8 +184,8 @@ def memory_table(names, Ks, threads, bar):
         for K in Ks:
             row = [name, K]
             for _, what, L, chunk, mode in MEMORY_COLUMNS:
-                config = dict(name=name, K=K, what=what, L=L(K), chunk=chunk, mode=mode,
-                              threads=threads)
+                config = {"name": name, "K": K, "what": what, "L": L(K), "chunk": chunk,
+                          "mode": mode, "threads": threads}
                 out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(config)],
                                      capture_output=True, text=True, check=True,
                                      env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
