@@ -48,7 +48,10 @@ def test_registry_covers_every_statement_the_issue_lists():
 
 @pytest.mark.parametrize("sid", list(EXPECTED))
 def test_pinned_verdict(sid):
-    result = get(sid).run(examples=10, starts=2, seed=0, shrink=False)
+    # violations of bounds need the adversarial search (12 starts find each for 20/20 seeds);
+    # for true statements a smaller search keeps CI fast (the default run does 100 + 12)
+    starts = 12 if EXPECTED[sid] == "violated" else 4
+    result = get(sid).run(examples=10, starts=starts, seed=0, shrink=False)
     assert result.verdict == EXPECTED[sid]
     if result.verdict == "violated":
         violated, detail = get(sid).replay(result.witness)

@@ -66,7 +66,7 @@ def _check_one(task):
     return sid, result
 
 
-def run_statements(ids, *, examples=100, starts=8, seed=0, jobs=1, progress=True):
+def run_statements(ids, *, examples=100, starts=12, seed=0, jobs=1, progress=True):
     """Check the statements ``ids``: {id: Result}, in the order given."""
     from tqdm import tqdm
 
@@ -118,8 +118,8 @@ def verify_main(argv: list[str]) -> int:
     parser.add_argument("--only", help="comma-separated statement ids (default: all)")
     parser.add_argument("--examples", type=_count, default=100,
                         help="Hypothesis examples per statement (default 100)")
-    parser.add_argument("--starts", type=_count, default=8,
-                        help="adversarial optimisation starts per bound statement (default 8)")
+    parser.add_argument("--starts", type=_count, default=12,
+                        help="adversarial optimisation starts per bound statement (default 12)")
     parser.add_argument("--seed", type=_count, default=0)
     parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
     parser.add_argument("--jobs", type=_count, default=min(2, os.cpu_count() or 1),

@@ -295,7 +295,7 @@ def shrink_hessians(claim: BoundClaim, params: dict, hessians):
     return hessians
 
 
-def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 8, seed: int = 0,
+def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 12, seed: int = 0,
                  shrink: bool = True) -> Result:
     """Search for a violation of ``claim``; a violation is returned only once confirmed exactly."""
     state = {"examples": 0, "max_ratio": 0.0, "witness": None}
