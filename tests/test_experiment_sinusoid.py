@@ -164,8 +164,8 @@ def _cli(argv, capsys):
 
 
 def test_cli_json_schema_and_figures(tmp_path, capsys):
-    status, out = _cli(["--batches", "2", "--K", "3", "--batch-L", "2", "--json", "--no-progress",
-                        "--workers", "1", "--out", str(tmp_path), "--data"], capsys)
+    status, out = _cli(["--batches", "2", "--tasks", "3", "--K", "3", "--batch-L", "2", "--json",
+                        "--no-progress", "--workers", "1", "--out", str(tmp_path), "--data"], capsys)
     assert status == 0, out.err
     data = json.loads(out.out)
     assert set(data) == {"K", "alpha", "batches", "mean_error", "batch_error"}
@@ -210,6 +210,7 @@ def test_cli_table(capsys):
     (["--preset", "a4"], "--preset 'a4'"),
     (["--batches", "two"], "--batches"),
     (["--workers", "0"], "--workers 0"),
+    (["--tasks", "0"], "--tasks 0"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(argv, needle, capsys):
     status, out = _cli(argv + ["--no-progress"], capsys)

@@ -29,7 +29,8 @@ def _parser() -> binomgbml.ArgumentParser:
     sub = parser.add_subparsers(dest="study", required=True)
     p = sub.add_parser("sinusoid", help="the sinusoid study of Figure 3")
     p.add_argument("--batches", type=int, default=DEFAULT_BATCHES,
-                   help=f"meta-batches of 10 tasks (default {DEFAULT_BATCHES}; the paper used 1000)")
+                   help=f"meta-batches (default {DEFAULT_BATCHES}; the paper used 1000)")
+    p.add_argument("--tasks", type=int, default=10, help="tasks per meta-batch (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seeds theta, the tasks and power iteration")
     p.add_argument("--K", type=int, default=5, help="inner steps (default 5)")
     p.add_argument("--alpha", type=float, default=0.01, help="inner step size (default 0.01)")
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
 
     preset(args.preset)  # validate before the run, not after it
     config = SinusoidConfig(batches=args.batches, K=args.K, alpha=args.alpha, seed=args.seed,
-                            batch_L=args.batch_L)
+                            batch_L=args.batch_L, tasks=args.tasks)
     result = run(config, progress=not args.no_progress, workers=args.workers)
     if args.out:
         plots.figure3a(result, preset=args.preset).save(args.out, "figure3a", data=args.data)
