@@ -101,12 +101,15 @@ class _Problem:
             raise AssertionError(f"the estimator returned shape {mine.shape}, expected {other.shape}")
         err = float(np.linalg.norm(mine - other))
         allowed = RTOL * (1 + float(np.linalg.norm(other)))  # float64 rounding of the two sides
+        details = {}
         if self.bound_claim is not None:
-            allowed += float(self.bound_claim.bound(params, False)) * float(np.linalg.norm(g))
+            bound = float(self.bound_claim.bound(params, False)) * float(np.linalg.norm(g))
+            allowed += bound
+            details["claimed_bound"] = bound
         ok = bool(np.isfinite(err) and err <= allowed)
         ratio = err / allowed if allowed > 0 else (0.0 if err == 0 else float("inf"))
         return ok, ratio, {"estimate": mine.tolist(), "other": other.tolist(), "error": err,
-                           "bound": allowed}
+                           "bound": allowed, **details}
 
     def witness(self, params, H, g, details):
         return {"id": self.id, "params": {k: (v if isinstance(v, int) else float(v))
@@ -180,7 +183,9 @@ def _message(witness: dict, path: Path) -> str:
              f"  g = {witness['g']}",
              f"  estimator     = {witness['estimate']}",
              f"  {witness['compared_with']:<13} = {witness['other']}",
-             f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}",
+             f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}"
+             + (f" = bound {witness['claimed_bound']:.6g} (= {witness['id']} factor x |g|) + rounding"
+                if "claimed_bound" in witness else " (float64 rounding)"),
              f"  witness saved to {path}"]
     return "\n".join(lines)
 
