@@ -252,7 +252,10 @@ def _hvp_loop(f_trn, points: torch.Tensor) -> HvpFn:
             with torch.enable_grad():
                 phi = points[k].detach().requires_grad_(True)
                 (g,) = torch.autograd.grad(f_trn(phi), phi, create_graph=True)
-                (hv,) = torch.autograd.grad(g, phi, v)
+                if g.requires_grad:
+                    (hv,) = torch.autograd.grad(g, phi, v, materialize_grads=True)
+                else:  # the loss is linear in phi: its Hessian is zero
+                    hv = torch.zeros_like(v)
             rows.append(hv)
         return torch.stack(rows)
 

@@ -43,9 +43,10 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
     with torch.enable_grad():
         phi = theta
         for _ in range(K):
-            grads = torch.autograd.grad(loss(phi, support, "support"), phi, create_graph=True)
+            grads = torch.autograd.grad(loss(phi, support, "support"), phi, create_graph=True,
+                                        materialize_grads=True)  # 0 for parameters the loss ignores
             phi = [p - alpha * gp for p, gp in zip(phi, grads)]
         val = loss(phi, query, "query")
-        meta = torch.autograd.grad(val, theta)
+        meta = torch.autograd.grad(val, theta, materialize_grads=True)
     flat = torch.cat([m.reshape(-1) for m in meta])
     return (flat, float(val.detach())) if return_loss else flat

@@ -350,3 +350,35 @@ def test_cuda_estimators_equal_cpu(mode):
         assert out.device.type == "cuda"
         assert rel(out.cpu(), binom(cpu, L)) < 1e-10
     assert rel(maml(gpu).cpu(), maml(cpu)) < 1e-10
+
+
+# -- degenerate models: zero Hessians, unused parameters --------------------------------------------
+
+class LinearWithSpare(nn.Module):
+    """A linear model with a parameter the loss never uses (its gradient and Hessian rows are 0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1).double()
+        self.spare = nn.Parameter(torch.ones(2, dtype=torch.float64))
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+@pytest.mark.parametrize("mode", [*MODES, "auto"])
+def test_a_loss_linear_in_the_parameters_has_zero_hessians_in_every_mode(mode):
+    torch.manual_seed(7)
+    model = LinearWithSpare()
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)
+
+    def linear_loss(out, target):
+        return (out * target).mean()
+
+    traj = Trajectory.from_model(model, linear_loss, (x, y), (x, y), 3, 0.1, hvp=mode)
+    V = torch.randn(2, traj.d, dtype=torch.float64)
+    assert torch.equal(traj.hvp([0, 3], V), torch.zeros_like(V))
+    assert torch.equal(maml(traj), fo(traj))
+    assert torch.equal(traj.unflatten(fo(traj))["spare"], torch.zeros(2, dtype=torch.float64))
+    truth = maml_autograd(model, linear_loss, (x, y), (x, y), 3, 0.1)
+    assert rel(maml(traj), truth) < 1e-14
