@@ -119,15 +119,23 @@ class Trajectory:
         K = check_int("K", K, 1)
         alpha = check_positive("alpha", alpha)
         names, shapes, theta = flatten_parameters(model)
-        buffers = dict(model.named_buffers())
+        buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
         f_trn = flat_loss(model, loss_fn, support, names, shapes, buffers, "support")
         f_val = flat_loss(model, loss_fn, query, names, shapes, buffers, "query")
         grad_trn = grad(f_trn)
         points = [theta]
-        with torch.no_grad():
-            for _ in range(K):
-                points.append(points[-1] - alpha * grad_trn(points[-1]))
-            g, val_loss = grad(_with_value(f_val), has_aux=True)(points[-1])
+        try:
+            with torch.no_grad():
+                for _ in range(K):
+                    points.append(points[-1] - alpha * grad_trn(points[-1]))
+                g, val_loss = grad(_with_value(f_val), has_aux=True)(points[-1])
+        except RuntimeError as exc:
+            if "in-place" not in str(exc):
+                raise
+            raise EstimatorInputError(
+                "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
+                "with running statistics), which torch.func cannot differentiate: need model.eval() "
+                "or BatchNorm(..., track_running_stats=False)") from None
         if not bool(torch.isfinite(g).all()):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")

@@ -30,7 +30,7 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
             raise EstimatorInputError(f"{what} must be an (inputs, targets) pair")
     named = list(model.named_parameters())
     names = [n for n, _ in named]
-    buffers = dict(model.named_buffers())
+    buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
     theta = [p.detach().clone().requires_grad_(True) for _, p in named]
 
     def loss(params, data, what):

@@ -382,3 +382,25 @@ def test_a_loss_linear_in_the_parameters_has_zero_hessians_in_every_mode(mode):
     assert torch.equal(traj.unflatten(fo(traj))["spare"], torch.zeros(2, dtype=torch.float64))
     truth = maml_autograd(model, linear_loss, (x, y), (x, y), 3, 0.1)
     assert rel(maml(traj), truth) < 1e-14
+
+
+def batchnorm_net(track_running_stats: bool):
+    torch.manual_seed(8)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4, track_running_stats=track_running_stats),
+                         nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 3)).double()
+
+
+def test_batchnorm_with_batch_statistics_works_and_running_statistics_are_refused():
+    (support, query) = conv_task(torch.Generator().manual_seed(9))
+    model = batchnorm_net(track_running_stats=False)  # batch statistics only, as in MAML
+    traj = Trajectory.from_model(model, F.cross_entropy, support, query, 3, 0.1)
+    assert rel(maml(traj), maml_autograd(model, F.cross_entropy, support, query, 3, 0.1)) < 1e-10
+    model = batchnorm_net(track_running_stats=True)
+    before = {n: b.clone() for n, b in model.named_buffers()}
+    with pytest.raises(EstimatorInputError, match="track_running_stats=False"):
+        Trajectory.from_model(model, F.cross_entropy, support, query, 3, 0.1)
+    maml_autograd(model, F.cross_entropy, support, query, 3, 0.1)
+    assert all(torch.equal(before[n], b) for n, b in model.named_buffers())  # the model is untouched
+    model.eval()  # running statistics are then read, not written: supported
+    traj = Trajectory.from_model(model, F.cross_entropy, support, query, 3, 0.1)
+    assert rel(maml(traj), maml_autograd(model, F.cross_entropy, support, query, 3, 0.1)) < 1e-10
