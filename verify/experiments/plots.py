@@ -67,10 +67,12 @@ def figure3a(result: SinusoidResult, *, L: int | None = None, preset: str = "col
         ax.set_ylabel("meta-gradient error")
         ax.grid(True, alpha=0.4)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
-    columns = ("batch", "L", "trunc", "binom", "trunc_bound", "binom_bound", "grad_norm", "H")
+    columns = ("batch", "L", "trunc", "binom", "trunc_bound", "binom_bound", "grad_norm",
+               "maml_norm", "H")
     rows = [{"batch": int(b), "L": L, **{e: float(result.error[e][i, L]) for e in ESTIMATORS},
              **{f"{e}_bound": float(result.bound[e][i, L]) for e in ESTIMATORS},
-             "grad_norm": float(result.grad_norm[i]), "H": float(result.H[i])}
+             "grad_norm": float(result.grad_norm[i]), "maml_norm": float(result.maml_norm[i]),
+             "H": float(result.H[i])}
             for i, b in enumerate(batches)]
     caption = (f"Actual meta-gradient error of TruncMAML and BinomMAML at L = {L} for each "
                f"meta-batch (sinusoid regression; {_setting(result)})")

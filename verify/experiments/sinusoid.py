@@ -145,6 +145,7 @@ def sample_tasks(gen: torch.Generator, config: SinusoidConfig, dtype=torch.float
 
 
 def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The mean squared error, the loss of both the inner loop and the meta-objective."""
     return torch.mean((pred - target) ** 2)
 
 
