@@ -112,6 +112,17 @@ class Trajectory:
           ``F.mse_loss`` in torch 2.13, have no working forward-over-reverse rule) is left out,
           so "reverse" is the fallback for "forward".
         """
+        traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp)
+        if not bool(torch.isfinite(traj.g).all()):
+            raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
+                                      f"alpha={alpha}: need a smaller alpha or K")
+        traj.val_loss = float(traj.val_loss)
+        return traj
+
+    @classmethod
+    def _from_model(cls, model, loss_fn, support, query, K, alpha, hvp: str) -> Trajectory:
+        """:meth:`from_model` without its data-dependent checks, so that it can run under
+        ``torch.func.vmap`` over tasks (``val_loss`` stays a 0-d tensor)."""
         if not isinstance(model, torch.nn.Module):
             raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
         if hvp not in HVP_MODES:
@@ -136,13 +147,10 @@ class Trajectory:
                 "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
                 "with running statistics), which torch.func cannot differentiate: need model.eval() "
                 "or BatchNorm(..., track_running_stats=False)") from None
-        if not bool(torch.isfinite(g).all()):
-            raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
-                                      f"alpha={alpha}: need a smaller alpha or K")
         points = torch.stack(points)
         hvp_fn, mode = _model_hvp(model, f_trn, points, hvp)
         traj = cls(alpha=alpha, g=g, K=K, hvp_fn=hvp_fn, has_final_hessian=True, names=names,
-                   shapes=shapes, hvp_mode=mode, val_loss=float(val_loss))
+                   shapes=shapes, hvp_mode=mode, val_loss=val_loss)
         if hvp == "auto":
             hvp_fn.owner = traj  # so the timed choice can be reported as traj.hvp_mode
         return traj

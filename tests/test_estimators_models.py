@@ -404,3 +404,39 @@ def test_batchnorm_with_batch_statistics_works_and_running_statistics_are_refuse
     model.eval()  # running statistics are then read, not written: supported
     traj = Trajectory.from_model(model, F.cross_entropy, support, query, 3, 0.1)
     assert rel(maml(traj), maml_autograd(model, F.cross_entropy, support, query, 3, 0.1)) < 1e-10
+
+
+# -- a meta-batch under vmap -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_vmapped_meta_batch_equals_one_task_at_a_time(name, mode):
+    model = CASES[name]["model"](5)
+    gen = torch.Generator().manual_seed(10)
+    tasks = [CASES[name]["task"](gen) for _ in range(3)]
+    loss_fn, K, alpha = CASES[name]["loss"], CASES[name]["K"], CASES[name]["alpha"]
+    for est, opts in [("maml", {}), ("binom", {"L": 2, "chunk_size": 2}), ("hybrid", {"L": 1, "C": 2})]:
+        seq, seq_loss = meta_gradient(model, loss_fn, tasks, K, alpha, est, hvp=mode, **opts)
+        vec, loss = meta_gradient(model, loss_fn, tasks, K, alpha, est, hvp=mode, vmap_tasks=True,
+                                  **opts)
+        assert rel(vec, seq) < 1e-12 and abs(loss - seq_loss) <= 1e-12 * seq_loss, est
+    truth = sum(maml_autograd(model, loss_fn, s, q, K, alpha) for s, q in tasks) / 3
+    model.zero_grad(set_to_none=True)
+    accumulate_meta_gradient(model, loss_fn, tasks, K, alpha, "maml", vmap_tasks=True)
+    assert rel(torch.cat([p.grad.reshape(-1) for p in model.parameters()]), truth) < 1e-10
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"estimator": "imaml", "lam": 1.0, "steps": 2}, "estimator='imaml'"),
+    ({"hvp": "loop"}, "hvp='loop'"),
+    ({"tasks": "unequal"}, "needs tasks of equal shapes"),
+])
+def test_vmapped_meta_batch_refuses_what_cannot_be_vmapped(kwargs, needle):
+    model = make_mlp(6)
+    gen = torch.Generator().manual_seed(11)
+    args = {"estimator": "binom", "L": 1, **kwargs}
+    sizes = [10, 7] if args.pop("tasks", None) == "unequal" else [10, 10]
+    tasks = [sinusoid_task(gen, n=n) for n in sizes]
+    with pytest.raises(EstimatorInputError) as info:
+        meta_gradient(model, mse, tasks, 2, 0.05, vmap_tasks=True, **args)
+    assert needle in str(info.value)
