@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from estimators import Trajectory, binom, maml, maml_autograd, trunc
+from estimators import Trajectory, binom, maml, maml_autograd, meta_gradient, trunc
 
 MODES = ("forward", "reverse", "loop")
 
@@ -138,6 +138,26 @@ def time_tables(names, Ks, quick, repeats, bar):
     return est_rows, chain_rows, ratio_rows
 
 
+def meta_batch_table(names, repeats, bar, batch: int = 8, L: int = 2):
+    """A meta-batch of ``batch`` tasks: binom(L) one task at a time vs all tasks under vmap."""
+    rows = []
+    for name in names:
+        model = build(name)[0]
+        gen = torch.Generator().manual_seed(1)
+        cases = [CASES[name](gen) for _ in range(batch)]
+        tasks = [(support, query) for _, _, support, query, _ in cases]
+        loss_fn, alpha = cases[0][1], cases[0][4]
+        for K in (5, 10):
+            run = partial(meta_gradient, model, loss_fn, tasks, K, alpha, "binom", L=L)
+            rows.append([name, K, batch,
+                         median_time(partial(run, hvp="auto"), repeats),
+                         median_time(partial(run, hvp="reverse"), repeats),
+                         median_time(partial(run, hvp="reverse", vmap_tasks=True), repeats),
+                         median_time(partial(run, hvp="forward", vmap_tasks=True), repeats)])
+            bar.update()
+    return rows
+
+
 # -- peak memory, one subprocess per configuration -------------------------------------------------
 
 def _status_kib(key: str) -> int:
@@ -220,6 +240,8 @@ def main(argv=None) -> int:
                         help="torch intra-op threads (default 1: see docs/estimators.md)")
     parser.add_argument("--models", default="mlp,conv")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess memory table")
+    parser.add_argument("--meta-batch", action="store_true",
+                        help="only the meta-batch table: 8 tasks one at a time vs vmap_tasks=True")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
@@ -227,6 +249,17 @@ def main(argv=None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     names = args.models.split(",")
+    if args.meta_batch:
+        repeats = args.repeats or 3
+        with tqdm(total=2 * len(names), desc="bench_estimators", file=sys.stderr) as bar:
+            rows = meta_batch_table(names, repeats, bar)
+        print(f"# {torch.get_num_threads()} torch thread(s) of {os.cpu_count()} CPU(s); torch "
+              f"{torch.__version__}; median of {repeats} run(s)\n")
+        print("## binom(L=2) over a meta-batch of 8 tasks, wall / CPU (ms)\n")
+        print(table(["model", "K", "tasks", "one at a time (auto)", "one at a time (reverse)",
+                     "vmap_tasks (reverse)", "vmap_tasks (forward)"], rows,
+                    [plain, plain, plain, ms2, ms2, ms2, ms2]))
+        return 0
     Ks = [5, 10] if args.quick else [5, 10, 20, 40]
     repeats = args.repeats or (1 if args.quick else 3)
     n_time = len(names) * sum(len(Ls(K, args.quick)) * (len(MODES) + 1) for K in Ks)
