@@ -7,6 +7,12 @@ Profiles (select with the environment variable HYPOTHESIS_PROFILE, default "ci")
 
 import os
 
+# pytest -n 2 on 2 cores: one torch intra-op thread per worker. Two threads per worker
+# oversubscribe the cores, and each OpenMP parallel region (every batched matmul of a vmapped
+# HVP) then costs ~15 ms instead of ~10 us. Must run before torch is imported.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
