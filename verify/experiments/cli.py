@@ -16,7 +16,7 @@ import binomgbml
 __all__ = ["main", "DEFAULT_BATCHES"]
 
 #: batches of the default run: about a minute on 2 CPU cores (the paper used 1000)
-DEFAULT_BATCHES = 100
+DEFAULT_BATCHES = 60
 #: worker processes by default: one per CPU core, at most 8
 DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 
