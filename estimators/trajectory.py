@@ -110,7 +110,8 @@ class Trajectory:
           device, dtype and n, and used from then on (the cached choice is visible as
           ``traj.hvp_mode`` after the first call). A mode that raises (some losses, e.g.
           ``F.mse_loss`` in torch 2.13, have no working forward-over-reverse rule) is left out,
-          so "reverse" is the fallback for "forward".
+          so "reverse" is the fallback for "forward". If the cached mode raises (it was
+          chosen for this model with another ``loss_fn``), the choice is measured again.
         """
         traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp)
         if not bool(torch.isfinite(traj.g).all()):
@@ -282,6 +283,8 @@ _HVP_BUILDERS = {"forward": _hvp_forward, "reverse": _hvp_reverse, "loop": _hvp_
 
 #: model -> {(device, dtype, n): mode}: the "auto" choices, measured once per model and batch size
 _AUTO_CHOICES: weakref.WeakKeyDictionary[torch.nn.Module, dict] = weakref.WeakKeyDictionary()
+#: what a mode raises when it cannot differentiate a loss (then another mode is used)
+_MODE_FAILURES = (RuntimeError, NotImplementedError)
 
 
 class _AutoHvp:
@@ -295,28 +298,36 @@ class _AutoHvp:
     def __call__(self, ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         key = (V.device, V.dtype, V.shape[0])
         choices = _AUTO_CHOICES.setdefault(self.model, {})
-        if key not in choices:
-            results, times, failures = {}, {}, []
-            for mode, fn in self.fns.items():
-                try:
-                    results[mode] = fn(ks, V)  # warm-up (first-call overheads), result kept
-                except (RuntimeError, NotImplementedError) as exc:  # e.g. no forward-mode AD rule
-                    failures.append(f"{mode}: {exc}")
-                    continue
-                _sync(V)
-                start = time.perf_counter()
-                fn(ks, V)
-                _sync(V)
-                times[mode] = time.perf_counter() - start
-            if not times:
-                raise RuntimeError("every HVP mode failed: " + "; ".join(failures))
-            choices[key] = min(times, key=times.get)
-            result = results[choices[key]]
-        else:
-            result = self.fns[choices[key]](ks, V)
+        result = None
+        if key in choices:
+            try:
+                result = self.fns[choices[key]](ks, V)
+            except _MODE_FAILURES:  # chosen with another loss_fn (e.g. one with a forward rule)
+                del choices[key]
+        if result is None:
+            choices[key], result = self._measure(ks, V)
         if self.owner is not None:
             self.owner.hvp_mode = f"auto:{choices[key]}"
         return result
+
+    def _measure(self, ks: torch.Tensor, V: torch.Tensor) -> tuple[str, torch.Tensor]:
+        """Run every mode twice, time the second run; the fastest mode and its result."""
+        results, times, failures = {}, {}, []
+        for mode, fn in self.fns.items():
+            try:
+                results[mode] = fn(ks, V)  # warm-up (first-call overheads), result kept
+            except _MODE_FAILURES as exc:  # e.g. no forward-mode AD rule
+                failures.append(f"{mode}: {exc}")
+                continue
+            _sync(V)
+            start = time.perf_counter()
+            fn(ks, V)
+            _sync(V)
+            times[mode] = time.perf_counter() - start
+        if not times:
+            raise RuntimeError("every HVP mode failed: " + "; ".join(failures))
+        best = min(times, key=times.get)
+        return best, results[best]
 
 
 def _sync(t: torch.Tensor) -> None:

@@ -300,6 +300,21 @@ def test_auto_mode_caches_its_choice_and_falls_back_when_forward_mode_fails():
     assert traj.hvp_mode == "auto:" + choices[(torch.device("cpu"), torch.float64, 1)]
 
 
+def test_auto_mode_remeasures_when_the_cached_mode_fails_for_another_loss():
+    """The cache is per model: "forward" may win with a written-out mse and then be reused with
+    F.mse_loss, which has no forward-over-reverse rule in torch 2.13. Pin that choice (timing
+    decides it otherwise) and check that the second loss still gets the right answer."""
+    model, _, support, query, K, alpha = setup("mlp", seed=5)
+    key = (torch.device("cpu"), torch.float64, 1)
+    trajectory_module._AUTO_CHOICES[model] = {key: "forward"}
+    with pytest.raises(RuntimeError):  # the premise: forward mode really fails for F.mse_loss
+        maml(Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, hvp="forward"))
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha)  # hvp="auto"
+    truth = maml_autograd(model, F.mse_loss, support, query, K, alpha)
+    assert rel(maml(traj), truth) < 1e-10
+    assert trajectory_module._AUTO_CHOICES[model][key] in ("reverse", "loop")
+
+
 def test_unflatten_follows_named_parameters():
     model, loss_fn, support, query, K, alpha = setup("conv")
     traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp="loop")
