@@ -37,7 +37,9 @@ def _common(p: argparse.ArgumentParser, preset: str) -> None:
 
 
 def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="binomgbml plot", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="binomgbml plot",
+                            description="Plot the paper's error bounds: Figure 2, or any theorem's "
+                                        "bounds against L, K or alpha (PDF, SVG, PNG, CSV).")
     sub = parser.add_subparsers(dest="figure", required=True)
     f2 = sub.add_parser("figure2", help="the paper's Figure 2 (Theorems 3.6, 3.8, 3.10 against L)")
     _common(f2, "iclr")
