@@ -191,8 +191,11 @@ def test_cli_json_schema_and_figures(tmp_path, capsys):
 
 
 def test_cli_table(capsys):
-    status, out = _cli(["--batches", "1", "--K", "1", "--batch-L", "1", "--no-progress", "--workers", "1"],
+    status, out = _cli(["--batches", "1", "--K", "1", "--no-progress", "--workers", "1", "--json"],
                        capsys)
+    assert status == 0, out.err
+    assert json.loads(out.out)["batch_error"]["L"] == 1  # default --batch-L: min(4, K)
+    status, out = _cli(["--batches", "1", "--K", "1", "--no-progress", "--workers", "1"], capsys)
     assert status == 0, out.err
     lines = out.out.strip().splitlines()
     assert lines[2].split() == ["L", "trunc", "binom", "trunc/binom"]

@@ -34,8 +34,8 @@ def _parser() -> binomgbml.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds theta, the tasks and power iteration")
     p.add_argument("--K", type=int, default=5, help="inner steps (default 5)")
     p.add_argument("--alpha", type=float, default=0.01, help="inner step size (default 0.01)")
-    p.add_argument("--batch-L", type=int, default=4, dest="batch_L",
-                   help="truncation L of Figure 3a's per-batch errors (default 4)")
+    p.add_argument("--batch-L", type=int, default=None, dest="batch_L",
+                   help="truncation L of Figure 3a's per-batch errors (default 4, or K if K < 4)")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"processes (default {DEFAULT_WORKERS}: the CPU cores, at most 8); "
                         "the numbers do not depend on it")
@@ -72,7 +72,8 @@ def main(argv: list[str]) -> int:
 
     preset(args.preset)  # validate before the run, not after it
     config = SinusoidConfig(batches=args.batches, K=args.K, alpha=args.alpha, seed=args.seed,
-                            batch_L=args.batch_L, tasks=args.tasks)
+                            batch_L=min(4, args.K) if args.batch_L is None else args.batch_L,
+                            tasks=args.tasks)
     result = run(config, progress=not args.no_progress, workers=args.workers)
     if args.out:
         plots.figure3a(result, preset=args.preset).save(args.out, "figure3a", data=args.data)
