@@ -4,7 +4,8 @@ Every plotted number comes from :func:`bounds.evaluate` in exact mode (rational 
 bounds, divided exactly when normalised) and is converted to float only at the end, so a plotted or
 CSV value is the correctly rounded float of the exact bound. A point that breaks its theorem's
 conditions (:func:`bounds.not_applicable`) is left out of the plot, kept in the CSV as a row with
-``applicable=False`` and its reason, and named in a note on the panel.
+``applicable=False`` and its reason, and named in a note on the panel. Values the log axis cannot
+show (an exact 0, e.g. trunc and binom at L = K; inf, a bound beyond float64) are in the CSV only.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import bounds
 from .output import Plot
 from .presets import preset as preset_params
 
-__all__ = ["PARAMS", "ESTIMATORS", "CSV_COLUMNS", "BoundPoint", "bound_points", "figure2",
-           "bounds_figure"]
+__all__ = ["PARAMS", "ESTIMATORS", "CSV_COLUMNS", "BoundPoint", "bound_point", "bound_points",
+           "figure2", "bounds_figure"]
 
 PARAMS = ("K", "L", "alpha", "H", "h", "M")
 ESTIMATORS = ("fo", "trunc", "binom")
@@ -85,7 +86,7 @@ def bound_point(theorem: str, params: dict, normalize: str | None = None) -> Bou
     if normalize not in (None, "fo"):
         raise ValueError(f"--normalize {normalize!r}: must be 'fo' or absent")
     params = {k: _exact(params.get(k)) for k in PARAMS}
-    thm = bounds.THEOREMS[theorem]
+    thm = bounds.get_theorem(theorem)
     args = [params[k] for k in PARAMS]
     reason = bounds.not_applicable(thm, *args)
     if reason is not None:
@@ -120,8 +121,7 @@ def _note(points: list[BoundPoint], vs: str) -> str | None:
     if not left_out:
         return None
     xs = ", ".join(str(p.params[vs]) for p in left_out)
-    name = {"alpha": r"$\alpha$"}.get(vs, f"${vs}$")
-    return f"{name} = {xs} omitted\n(Theorem {left_out[0].theorem}'s conditions)"
+    return f"{MATH_NAMES[vs]}$ = {xs} omitted\n(Theorem {left_out[0].theorem}'s conditions)"
 
 
 def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: str = "",
