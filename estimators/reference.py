@@ -98,7 +98,7 @@ class _Arith:
                 raise ReferenceInputError(
                     f"{what}: the float64 result is not finite (inputs too large for float64); "
                     "use exact mode (Fraction entries)")
-            return value
+            return np.array(value, dtype=np.float64)  # a new array, never the caller's g
         if not self.sympy:
             return value
         import sympy  # the caller passed SymPy numbers, so SymPy is installed and imported
@@ -111,15 +111,21 @@ class _Arith:
         return to_sympy(value)
 
 
+def _show(value) -> str:
+    """A one-line, bounded repr of an offending value for an error message."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _kind(x, name: str) -> str:
     """Classify one entry as 'int', 'float', 'fraction' or 'sympy'; refuse anything else."""
     if isinstance(x, (bool, np.bool_)):
-        raise ReferenceInputError(f"{name}: entry {x!r} is a bool; expected a real number")
+        raise ReferenceInputError(f"{name}: entry {_show(x)} is a bool; expected a real number")
     if isinstance(x, (int, np.integer)):
         return "int"
     if isinstance(x, (float, np.floating)):
         if not math.isfinite(x):
-            raise ReferenceInputError(f"{name}: entry {x!r} is not finite")
+            raise ReferenceInputError(f"{name}: entry {_show(x)} is not finite")
         return "float"
     if isinstance(x, Fraction):
         return "fraction"
@@ -127,10 +133,10 @@ def _kind(x, name: str) -> str:
         if getattr(x, "is_Rational", False):
             return "sympy"
         raise ReferenceInputError(
-            f"{name}: entry {x!r} is a SymPy {type(x).__name__}, not a Rational; exact mode "
+            f"{name}: entry {_show(x)} is a SymPy {type(x).__name__}, not a Rational; exact mode "
             "needs Rational/Integer entries (or pass Python floats for float mode)")
     raise ReferenceInputError(
-        f"{name}: entry {x!r} of type {type(x).__name__} is not an int, float, Fraction or "
+        f"{name}: entry {_show(x)} of type {type(x).__name__} is not an int, float, Fraction or "
         "SymPy Rational")
 
 
@@ -222,7 +228,7 @@ def _check_vector(g: np.ndarray, d: int, name: str = "g") -> None:
 def _int_in(name: str, value, low: int, high: int, where: str = "") -> int:
     """``value`` as an int with low <= value <= high, else a clear error."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ReferenceInputError(f"{name} = {value!r}: must be an integer")
+        raise ReferenceInputError(f"{name} = {_show(value)}: must be an integer")
     if not low <= value <= high:
         raise ReferenceInputError(f"{name} = {value}: must satisfy {low} <= {name} <= {high}{where}")
     return int(value)
@@ -357,19 +363,34 @@ def _cascade(H, alpha, right, ar):
     with j running from (the summation index of the operator outside B^i) + 1 to K-1-i; for the
     outermost B^{n-1} that free lower index is m (k_{L-n}; the dummy k_0 = -1 when n = L).
     chain(0, m) = right.
+
+    The recursion over the free lower index is evaluated from the innermost operator B^0
+    outwards, one level at a time (no Python recursion, so L may reach the thousands): the
+    operator t levels inside the outermost one is read at the free indices m+t .. K-n+t-1.
     """
-    P = [_P(H, alpha, i, ar) @ right for i in range(H.shape[0] + 1)]
     K = H.shape[0]
+    P = [right]  # P^i right, built on demand: P^i = (I - aH^{K-i}) P^{i-1}
+
+    def P_right(i: int):
+        while len(P) <= i:
+            P.append(P[-1] - alpha * (H[K - len(P)] @ P[-1]))
+        return P[i]
+
+    def B(i: int, lower: int, inner: dict):
+        """B^i applied to the chain below it, ``inner[j]`` at free index j; lower index ``lower``."""
+        total = P_right(i)
+        for j in range(lower + 1, K - 1 - i + 1):  # k_{L-i} = k_{L-1-i} + 1, ..., K-1-i
+            total = total - alpha * (H[j] @ inner[j])
+        return total
 
     @cache
     def chain(n: int, m: int):
-        if n == 0:
-            return right
-        i = n - 1  # the outermost operator B^i
-        total = P[i]
-        for j in range(m + 1, K - 1 - i + 1):  # k_{L-i} = k_{L-1-i} + 1, ..., K-1-i
-            total = total - alpha * (H[j] @ chain(n - 1, j))
-        return total
+        values = dict.fromkeys(range(K), right)  # chain(0, j) = right
+        for level in range(1, n + 1):  # values[low] = B^{level-1} ... B^0 right at lower index low
+            t = n - level
+            lows = range(m + t, K - n + t) if t else [m]
+            values = {low: B(level - 1, low, values) for low in lows}
+        return values[m] if n else right
 
     return chain
 
@@ -621,8 +642,8 @@ def imaml_cg(H_K, g, lam, steps, x0="zero"):
     """
     ar, A, g = _imaml_inputs(H_K, g, lam)
     steps = _int_in("steps", steps, 0, 10**6)
-    if x0 not in ("zero", "g"):
-        raise ReferenceInputError(f"x0 = {x0!r}: must be 'zero' or 'g'")
+    if not (isinstance(x0, str) and x0 in ("zero", "g")):
+        raise ReferenceInputError(f"x0 = {_show(x0)}: must be 'zero' or 'g'")
     x = ar.zeros(g.shape) if x0 == "zero" else g.copy()
     r = g - A @ x
     p = r.copy()

@@ -17,6 +17,7 @@ from test_reference_cases import (
     float_case,
     rational_case,
     rational_cases,
+    unrolled_vjp,
 )
 
 from estimators import reference as R
@@ -46,6 +47,14 @@ def test_theorem_3_2_vector_cascade_equals_eq8(case):
 def test_cascade_at_L_equal_K_is_the_full_product():
     H, _, alpha = rational_case(3, K=5, d=3)
     assert_exact(R.operator_cascade(H, alpha, 5), R.product(H, alpha, 5))
+
+
+def test_cascade_at_large_L_needs_no_deep_recursion():
+    # L = K = 1500 operators (beyond Python's default recursion limit), against the unrolled loop
+    H, g, _ = float_case(6, K=1500, d=2)
+    H = H / np.linalg.norm(H, 2, axis=(1, 2))[:, None, None]
+    alpha = 1 / 1500  # K alpha ||H|| = 1: no growth, no cancellation
+    assert_close(R.vector_cascade(H, g, alpha, 1500), unrolled_vjp(H, g, alpha, range(1500)))
 
 
 def test_intermediate_v_boundary_values():

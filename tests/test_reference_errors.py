@@ -50,6 +50,9 @@ g = np.array([1.0, -1.0])
     (lambda: R.imaml_cg(H[0], g, 1.0, -1), r"steps = -1: must satisfy 0 <= steps"),
     (lambda: R.imaml_exact(H, g, 1.0), r"H_K: has 3 dimension\(s\)"),
     (lambda: R.first_order([]), r"g: has length 0"),
+    # a long offending value is shown on one line, shortened
+    (lambda: R.imaml_cg(H[0], g, 1.0, 2, x0=np.zeros(300)), r"x0 = array\(\[0\., .*\.\.\.: must be 'zero' or 'g'"),
+    (lambda: R.truncated(H, g, 0.1, np.arange(300)), r"L = array\(\[ ?0, 1, .*\.\.\.: must be an integer"),
 ])
 def test_bad_input_raises_one_clear_error(call, message):
     with pytest.raises(R.ReferenceInputError, match=message) as info:

@@ -86,3 +86,15 @@ def test_nested_lists_and_ints_are_accepted():
     H = [[[1, 0], [0, 2]]]
     assert_exact(R.meta_gradient(H, [1, 1], Fraction(1, 2)), [Fraction(1, 2), Fraction(0)])
     assert R.meta_gradient(H, [1, 1], 0.5).tolist() == [0.5, 0.0]
+
+
+def test_float_results_are_new_arrays_never_the_callers_g():
+    # at L = 0 several functions return g's value; the caller's array must not be handed back
+    H, g, alpha = float_case(8, K=3, d=2)
+    kept = g.copy()
+    for out in (R.first_order(g), R.truncated(H, g, alpha, 0), R.truncated_expansion(H, g, alpha, 0),
+                R.vector_cascade(H, g, alpha, 0), R.hybrid(H, g, alpha, 0, 2),
+                R.algorithm_1_corrected(H, g, alpha, 0)):
+        assert out is not g
+        out += 1.0
+        assert np.array_equal(g, kept)
