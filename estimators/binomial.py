@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import torch
 
-from .errors import check_int
+from .errors import check_int, finite_result
 from .trajectory import Trajectory
 
 __all__ = ["binom", "hybrid"]
 
 
+@finite_result
 def binom(traj: Trajectory, L: int, *, chunk_size: int | None = None,
           rescale: bool = False) -> torch.Tensor:
     """BinomMAML, eq. (8): the L-truncated binomial expansion of P^K applied to g, 0 <= L <= K.
@@ -46,6 +47,7 @@ def binom(traj: Trajectory, L: int, *, chunk_size: int | None = None,
     return binomial_cascade(traj, L, start=0, alpha=alpha, chunk_size=chunk_size)
 
 
+@finite_result
 def hybrid(traj: Trajectory, L: int, C: int, *, chunk_size: int | None = None) -> torch.Tensor:
     """Hybrid binom-trunc estimator, eq. (39) (Appendix D.1): H^k = 0 for k < K - C, then the
     L-truncated binomial expansion of the remaining C factors; 0 <= L <= C <= K.

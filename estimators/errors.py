@@ -6,10 +6,13 @@ Every message names the offending argument, its value and the condition it break
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
-__all__ = ["EstimatorInputError", "check_int", "check_positive"]
+import torch
+
+__all__ = ["EstimatorInputError", "check_int", "check_positive", "finite_result"]
 
 
 class EstimatorInputError(ValueError):
@@ -35,3 +38,23 @@ def check_positive(name: str, value) -> float:
     if not (math.isfinite(value) and value > 0):
         raise EstimatorInputError(f"{name}={value} must be finite and > 0")
     return value
+
+
+def finite_result(estimator):
+    """Decorate an estimator ``(traj, *args, **kwargs) -> tensor`` so that a non-finite estimate
+    (float overflow of products of alpha H^k, or a CG that blew up) raises instead of returning
+    inf / NaN. The unchecked function stays available as ``estimator.__wrapped__`` (for
+    ``torch.func.vmap``, under which a data-dependent check cannot run)."""
+
+    @functools.wraps(estimator)
+    def checked(traj, *args, **kwargs):
+        out = estimator(traj, *args, **kwargs)
+        if not bool(torch.isfinite(out).all()):
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise EstimatorInputError(
+                f"{estimator.__name__}({given}) is not finite in {out.dtype} on a trajectory with "
+                f"alpha={traj.alpha}, K={traj.K}: it overflowed; need a smaller alpha or smaller "
+                f"Hessians (for imaml, a larger lam)")
+        return out
+
+    return checked

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import torch
 
-from .errors import EstimatorInputError, check_int, check_positive
+from .errors import EstimatorInputError, check_int, check_positive, finite_result
 from .trajectory import Trajectory
 
 __all__ = ["imaml"]
 
 
+@finite_result
 def imaml(traj: Trajectory, lam: float, steps: int, *, x0: str = "g") -> torch.Tensor:
     """``steps`` CG iterations for (I + H^K/lam) x = g from x0 = g (``"g"``) or 0 (``"zero"``).
 

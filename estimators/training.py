@@ -48,9 +48,7 @@ def meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alph
         return _vmapped_meta_gradient(model, loss_fn, list(tasks), K, alpha, estimator, hvp, options)
     total, losses = None, []
     for task in tasks:
-        if not (isinstance(task, (tuple, list)) and len(task) == 2):
-            raise EstimatorInputError("each task must be a (support, query) pair")
-        support, query = task
+        support, query = _check_task(task)
         if estimator == "maml_autograd":
             est, loss = maml_autograd(model, loss_fn, support, query, K, alpha, return_loss=True)
         else:
@@ -83,6 +81,8 @@ def _vmapped_meta_gradient(model, loss_fn, tasks: list, K, alpha, estimator, hvp
                                   "'reverse' or 'auto'")
     if not tasks:
         raise EstimatorInputError("tasks is empty: need at least one (support, query) pair")
+    for task in tasks:
+        _check_task(task)
     stacked = []
     for i, what in ((0, "support"), (1, "query")):
         for j, part in ((0, "inputs"), (1, "targets")):
@@ -92,7 +92,9 @@ def _vmapped_meta_gradient(model, loss_fn, tasks: list, K, alpha, estimator, hvp
                 raise EstimatorInputError(f"{what} {part} have shapes {sorted(shapes)}: vmap_tasks=True "
                                           "needs tasks of equal shapes")
             stacked.append(torch.stack(parts))
-    fn = ESTIMATORS[estimator] if isinstance(estimator, str) else estimator
+    # the named estimators without their finiteness check, which cannot run under vmap (the
+    # stacked estimates are checked below)
+    fn = ESTIMATORS[estimator].__wrapped__ if isinstance(estimator, str) else estimator
 
     def one_task(x_s, y_s, x_q, y_q):
         traj = Trajectory._from_model(model, loss_fn, (x_s, y_s), (x_q, y_q), K, alpha, hvp)
@@ -103,6 +105,15 @@ def _vmapped_meta_gradient(model, loss_fn, tasks: list, K, alpha, estimator, hvp
         raise EstimatorInputError(f"non-finite meta-gradient estimate with K={K}, alpha={alpha}: "
                                   "the inner loop diverged; need a smaller alpha or K")
     return estimates.mean(0), float(losses.mean())
+
+
+def _check_task(task):
+    """A task as its (support, query) pair, each an (inputs, targets) pair; else raise."""
+    if not (isinstance(task, (tuple, list)) and len(task) == 2
+            and all(isinstance(d, (tuple, list)) and len(d) == 2 for d in task)):
+        raise EstimatorInputError(f"a task of type {type(task).__name__} is not a (support, query) "
+                                  "pair of (inputs, targets) pairs")
+    return task
 
 
 def accumulate_meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,

@@ -160,11 +160,19 @@ class Trajectory:
 
     def hvp(self, ks, V: torch.Tensor) -> torch.Tensor:
         """Row j of the result is ``H^{ks[j]} V[j]``; all rows at once (``V`` is n x d)."""
-        ks = torch.as_tensor(ks, dtype=torch.long, device=self.g.device).reshape(-1)
+        ks = torch.as_tensor(ks, device=self.g.device)
+        integer = not (ks.is_floating_point() or ks.is_complex() or ks.dtype == torch.bool)
+        if ks.ndim > 1 or (ks.numel() and not integer):
+            raise EstimatorInputError(f"ks has dtype {ks.dtype} and shape {tuple(ks.shape)}: need a "
+                                      f"1-D sequence of integer step indices")
+        ks = ks.to(torch.long).reshape(-1)
         top = self.K if self.has_final_hessian else self.K - 1
         if V.ndim != 2 or V.shape != (ks.shape[0], self.d):
             raise EstimatorInputError(f"V has shape {tuple(V.shape)}: need ({ks.shape[0]}, {self.d}) "
                                       f"(one row per index in ks)")
+        if V.dtype != self.g.dtype or V.device != self.g.device:
+            raise EstimatorInputError(f"V is {V.dtype} on {V.device}: need the trajectory's "
+                                      f"{self.g.dtype} on {self.g.device}")
         if ks.numel() and (int(ks.min()) < 0 or int(ks.max()) > top):
             raise EstimatorInputError(f"ks={ks.tolist()} out of range: need 0 <= k <= {top}")
         if ks.numel() == 0:
@@ -346,7 +354,7 @@ def _as_float_tensor(name: str, x) -> torch.Tensor:
             arr = np.asarray(x)
             if arr.dtype.kind in "biuO":
                 arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: Fraction(10**400)
             raise EstimatorInputError(f"{name} cannot be read as a float array: {exc}") from None
         x = arr
     try:

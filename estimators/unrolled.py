@@ -23,6 +23,8 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
     Returns a flat vector in the order of ``model.named_parameters()`` (and, with
     ``return_loss=True``, also the validation loss at phi^K as a float).
     """
+    if not isinstance(model, torch.nn.Module):
+        raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
     K = check_int("K", K, 1)
     alpha = check_positive("alpha", alpha)
     for what, data in (("support", support), ("query", query)):
@@ -34,8 +36,12 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
     theta = [p.detach().clone().requires_grad_(True) for _, p in named]
 
     def loss(params, data, what):
-        value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **buffers}), (data[0],)),
-                        data[1])
+        try:
+            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **buffers}),
+                                            (data[0],)), data[1])
+        except RuntimeError as exc:  # shape or dtype mismatches between model, inputs and targets
+            message = " ".join(str(exc).split())
+            raise EstimatorInputError(f"model or loss_fn failed on the {what} set: {message}") from None
         if not isinstance(value, torch.Tensor) or value.ndim != 0:
             raise EstimatorInputError(f"loss_fn on the {what} set did not return a scalar tensor")
         return value
@@ -49,4 +55,7 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
         val = loss(phi, query, "query")
         meta = torch.autograd.grad(val, theta, materialize_grads=True)
     flat = torch.cat([m.reshape(-1) for m in meta])
+    if not bool(torch.isfinite(flat).all()):
+        raise EstimatorInputError(f"maml_autograd is not finite with K={K}, alpha={alpha}: the inner "
+                                  "loop diverged or overflowed; need a smaller alpha or K")
     return (flat, float(val.detach())) if return_loss else flat

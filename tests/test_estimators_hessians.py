@@ -266,6 +266,9 @@ def traj():
     (lambda t: imaml(t, 1.0, 2), "H_final"),
     (lambda t: t.hvp([4], torch.zeros(1, 3, dtype=torch.float64)), "ks=[4]"),
     (lambda t: t.hvp([0, 1], torch.zeros(1, 3, dtype=torch.float64)), "V has shape (1, 3)"),
+    (lambda t: t.hvp([1.7], torch.zeros(1, 3, dtype=torch.float64)), "ks has dtype torch.float32"),
+    (lambda t: t.hvp([[0, 1]], torch.zeros(2, 3, dtype=torch.float64)), "shape (1, 2)"),
+    (lambda t: t.hvp([0], torch.zeros(1, 3, dtype=torch.float32)), "V is torch.float32"),
 ])
 def test_estimator_arguments_out_of_range_raise(traj, call, needle):
     with pytest.raises(EstimatorInputError) as info:
@@ -295,11 +298,28 @@ def test_imaml_arguments_out_of_range_raise(kwargs, needle):
     (torch.zeros((2, 3, 3), dtype=torch.int64), np.zeros(3), 0.1, "dtype torch.int64"),
     (np.full((2, 3, 3), np.nan), np.zeros(3), 0.1, "non-finite"),
     (np.zeros((2, 3, 3)), np.zeros(3, dtype=np.float32), 0.1, "one dtype"),
+    (np.array([[[Fraction(10**400)]]], dtype=object), np.zeros(1), 0.1, "H cannot be read"),
 ])
 def test_from_hessians_validates(H, g, alpha, needle):
     with pytest.raises(EstimatorInputError) as info:
         Trajectory.from_hessians(H, g, alpha)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("name,call", [
+    ("binom(2)", lambda t: binom(t, 2)), ("binom(2, chunk_size=1)", lambda t: binom(t, 2, chunk_size=1)),
+    ("trunc(3)", lambda t: trunc(t, 3)), ("maml()", maml), ("hybrid(1, 2)", lambda t: hybrid(t, 1, 2)),
+    ("imaml(1e-300, 3)", lambda t: imaml(t, 1e-300, 3)),
+])
+def test_overflow_is_an_error_not_inf_or_nan(name, call):
+    """Finite inputs whose products overflow float64 (alpha ||H|| = 1e400): an error naming the
+    estimator and alpha, never an inf / NaN estimate."""
+    H = np.full((3, 2, 2), 1e200)
+    traj = Trajectory.from_hessians(H, np.array([1.0, -2.0]), 1e200, H_final=np.eye(2) * 1e300)
+    with pytest.raises(EstimatorInputError) as info:
+        call(traj)
+    message = str(info.value)
+    assert message.startswith(name) and "alpha=1e+200" in message and "\n" not in message
 
 
 def test_public_api_is_exported():

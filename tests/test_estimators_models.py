@@ -347,6 +347,23 @@ def test_divergent_inner_loop_is_an_error_not_nan():
     model, loss_fn, support, query, _, _ = setup("mlp")
     with pytest.raises(EstimatorInputError, match="diverged"):
         Trajectory.from_model(model, loss_fn, support, query, 40, 1e3)
+    with pytest.raises(EstimatorInputError, match="maml_autograd is not finite with K=40"):
+        maml_autograd(model, loss_fn, support, query, 40, 1e3)
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"model": "mlp"}, "model=str"), ({"K": 0}, "K=0"),
+    ({"loss_fn": lambda o, y: (o - y) ** 2}, "support set did not return a scalar"),
+    ({"query": (torch.zeros(3, 2, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64))},
+     "failed on the query set"),
+])
+def test_maml_autograd_validates(change, needle):
+    model, loss_fn, support, query, K, alpha = setup("mlp")
+    args = {"model": model, "loss_fn": loss_fn, "support": support, "query": query, "K": K,
+            "alpha": alpha, **change}
+    with pytest.raises(EstimatorInputError) as info:
+        maml_autograd(**args)
+    assert needle in str(info.value) and "\n" not in str(info.value)
 
 
 # -- CUDA ----------------------------------------------------------------------------------------------
@@ -445,13 +462,17 @@ def test_vmapped_meta_batch_equals_one_task_at_a_time(name, mode):
     ({"estimator": "imaml", "lam": 1.0, "steps": 2}, "estimator='imaml'"),
     ({"hvp": "loop"}, "hvp='loop'"),
     ({"tasks": "unequal"}, "needs tasks of equal shapes"),
+    ({"tasks": "triple"}, "is not a (support, query) pair"),
 ])
 def test_vmapped_meta_batch_refuses_what_cannot_be_vmapped(kwargs, needle):
     model = make_mlp(6)
     gen = torch.Generator().manual_seed(11)
     args = {"estimator": "binom", "L": 1, **kwargs}
-    sizes = [10, 7] if args.pop("tasks", None) == "unequal" else [10, 10]
+    shape = args.pop("tasks", None)
+    sizes = [10, 7] if shape == "unequal" else [10, 10]
     tasks = [sinusoid_task(gen, n=n) for n in sizes]
+    if shape == "triple":  # (inputs, targets, query): indexing it would silently mix up the parts
+        tasks[1] = (*tasks[1][0], tasks[1][1])
     with pytest.raises(EstimatorInputError) as info:
         meta_gradient(model, mse, tasks, 2, 0.05, vmap_tasks=True, **args)
     assert needle in str(info.value)
