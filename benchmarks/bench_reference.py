@@ -64,7 +64,10 @@ def main(argv=None) -> int:
         fn = getattr(R, method)
         seconds = best_time(lambda fn=fn, H=H, g=g, alpha=alpha, L=L: fn(H, g, alpha, L),
                             1 if exact else args.repeat)
-        terms = sum(math.comb(K, l) for l in range(L + 1)) if method == "truncated_expansion" else K * L
+        if method == "truncated_expansion":  # subsets of size <= L
+            terms = sum(math.comb(K, l) for l in range(L + 1))
+        else:  # matrix-vector products: at step m, min(L, K - m) rows of W
+            terms = sum(min(L, K - m) for m in range(K))
         out.append((method, K, d, L, "Fraction" if exact else "float64", terms, seconds))
     print(f"{'method':<20} {'K':>5} {'d':>4} {'L':>5} {'arithmetic':>10} {'terms/matvecs':>14} {'wall s':>9}")
     for method, K, d, L, arith, terms, seconds in out:
