@@ -43,13 +43,19 @@ def check_positive(name: str, value) -> float:
 def finite_result(estimator):
     """Decorate an estimator ``(traj, *args, **kwargs) -> tensor`` so that a non-finite estimate
     (float overflow of products of alpha H^k, or a CG that blew up) raises instead of returning
-    inf / NaN. The unchecked function stays available as ``estimator.__wrapped__`` (for
-    ``torch.func.vmap``, under which a data-dependent check cannot run)."""
+    inf / NaN. Under ``torch.func.vmap`` (a meta-batch with ``vmap_tasks=True``) a data-dependent
+    check cannot run: it is skipped there, and the caller checks the batched result."""
 
     @functools.wraps(estimator)
     def checked(traj, *args, **kwargs):
         out = estimator(traj, *args, **kwargs)
-        if not bool(torch.isfinite(out).all()):
+        try:
+            finite = bool(torch.isfinite(out).all())
+        except RuntimeError as exc:
+            if "data-dependent control flow" not in str(exc):  # vmap's refusal; anything else is real
+                raise
+            return out
+        if not finite:
             given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
             raise EstimatorInputError(
                 f"{estimator.__name__}({given}) is not finite in {out.dtype} on a trajectory with "

@@ -92,9 +92,7 @@ def _vmapped_meta_gradient(model, loss_fn, tasks: list, K, alpha, estimator, hvp
                 raise EstimatorInputError(f"{what} {part} have shapes {sorted(shapes)}: vmap_tasks=True "
                                           "needs tasks of equal shapes")
             stacked.append(torch.stack(parts))
-    # the named estimators without their finiteness check, which cannot run under vmap (the
-    # stacked estimates are checked below)
-    fn = ESTIMATORS[estimator].__wrapped__ if isinstance(estimator, str) else estimator
+    fn = ESTIMATORS[estimator] if isinstance(estimator, str) else estimator
 
     def one_task(x_s, y_s, x_q, y_q):
         traj = Trajectory._from_model(model, loss_fn, (x_s, y_s), (x_q, y_q), K, alpha, hvp)

@@ -78,7 +78,7 @@ def test_binom_rescaled_uses_alpha_prime(params, data):
     H, g = random_hessians(seed, K, d)
     est = binom(Trajectory.from_hessians(H, g, alpha), L, rescale=True)
     alpha_prime = L * alpha / K
-    assert_close(est, ref.truncated_expansion(H, g, alpha_prime, L), H, g, alpha)
+    assert_close(est, ref.truncated_expansion(H, g, alpha_prime, L), H, g, alpha_prime)
 
 
 @given(trajectories, st.data())

@@ -447,7 +447,9 @@ def test_vmapped_meta_batch_equals_one_task_at_a_time(name, mode):
     gen = torch.Generator().manual_seed(10)
     tasks = [CASES[name]["task"](gen) for _ in range(3)]
     loss_fn, K, alpha = CASES[name]["loss"], CASES[name]["K"], CASES[name]["alpha"]
-    for est, opts in [("maml", {}), ("binom", {"L": 2, "chunk_size": 2}), ("hybrid", {"L": 1, "C": 2})]:
+    rescaled = functools.partial(binom, L=1, rescale=True)  # a callable: the user's own estimator
+    for est, opts in [("maml", {}), ("binom", {"L": 2, "chunk_size": 2}), ("hybrid", {"L": 1, "C": 2}),
+                      (rescaled, {})]:
         seq, seq_loss = meta_gradient(model, loss_fn, tasks, K, alpha, est, hvp=mode, **opts)
         vec, loss = meta_gradient(model, loss_fn, tasks, K, alpha, est, hvp=mode, vmap_tasks=True,
                                   **opts)
@@ -463,16 +465,17 @@ def test_vmapped_meta_batch_equals_one_task_at_a_time(name, mode):
     ({"hvp": "loop"}, "hvp='loop'"),
     ({"tasks": "unequal"}, "needs tasks of equal shapes"),
     ({"tasks": "triple"}, "is not a (support, query) pair"),
+    ({"K": 40, "alpha": 1e3}, "non-finite meta-gradient estimate with K=40"),
 ])
 def test_vmapped_meta_batch_refuses_what_cannot_be_vmapped(kwargs, needle):
     model = make_mlp(6)
     gen = torch.Generator().manual_seed(11)
-    args = {"estimator": "binom", "L": 1, **kwargs}
+    args = {"estimator": "binom", "L": 1, "K": 2, "alpha": 0.05, **kwargs}
     shape = args.pop("tasks", None)
     sizes = [10, 7] if shape == "unequal" else [10, 10]
     tasks = [sinusoid_task(gen, n=n) for n in sizes]
     if shape == "triple":  # (inputs, targets, query): indexing it would silently mix up the parts
         tasks[1] = (*tasks[1][0], tasks[1][1])
     with pytest.raises(EstimatorInputError) as info:
-        meta_gradient(model, mse, tasks, 2, 0.05, vmap_tasks=True, **args)
+        meta_gradient(model, mse, tasks, vmap_tasks=True, **args)
     assert needle in str(info.value)
