@@ -190,7 +190,12 @@ def _prepare(**named) -> tuple[_Arith, list]:
         if ar.exact:
             conv = np.vectorize(_to_fraction, otypes=[object])(arr) if arr.size else arr
         else:
-            conv = np.asarray(arr, dtype=np.float64)
+            try:
+                conv = np.asarray(arr, dtype=np.float64)
+            except OverflowError:
+                raise ReferenceInputError(
+                    f"{name}: an integer entry is too large for float64 (all-int inputs run in "
+                    "float mode); pass Fraction entries for exact mode") from None
         out.append(conv[()] if nd == 0 else conv)
     return ar, out
 

@@ -33,6 +33,7 @@ g = np.array([1.0, -1.0])
     (lambda: R.meta_gradient(H, g, sympy.sqrt(2)), r"alpha: entry sqrt\(2\) is a SymPy .*not a Rational"),
     (lambda: R.meta_gradient(H, g, "1/2"), r"alpha: entry '1/2' of type str is not an int, float"),
     (lambda: R.meta_gradient(H, g, True), r"alpha: entry True is a bool"),
+    (lambda: R.meta_gradient([[[10**400]]], [1], 1), r"H: an integer entry is too large for float64"),
     (lambda: R.meta_gradient(H, np.array([1 + 1j, 0]), 0.1), r"g: dtype complex128 is not a real"),
     (lambda: R.truncated(H, g, 0.1, 3), r"L = 3: must satisfy 0 <= L <= 2 \(K = 2\)"),
     (lambda: R.truncated(H, g, 0.1, -1), r"L = -1: must satisfy 0 <= L <= 2"),
