@@ -84,3 +84,9 @@ def test_symmetry_tolerance_is_relative():
     # asymmetry below 1e-10 * max|H| is accepted in float mode, and stays exact-zero in exact mode
     big = np.array([[[1e6, 1.0], [1.0 + 1e-5, 0.0]]])
     assert R.meta_gradient(big, [1.0, 0.0], 1e-6).shape == (2,)
+    with pytest.raises(R.ReferenceInputError, match=r"H\[0\]: not symmetric"):  # just above
+        R.meta_gradient(big + np.array([[[0.0, 0.0], [2e-4, 0.0]]]), [1.0, 0.0], 1e-6)
+    tiny = Fraction(1, 10**12)
+    exact = np.array([[[Fraction(10**6), Fraction(1)], [1 + tiny, Fraction(0)]]], dtype=object)
+    with pytest.raises(R.ReferenceInputError, match=r"H\[0\]: not exactly symmetric"):
+        R.meta_gradient(exact, [1, 0], Fraction(1, 10**6))
