@@ -9,7 +9,7 @@ import pytest
 
 import estimators
 from verify import check_estimator
-from verify.check import replay_estimator_witness
+from verify.check import EstimatorError, replay_estimator_witness
 
 
 def binom(traj, L):
@@ -68,3 +68,36 @@ def test_adversarial_search_finds_the_non_commuting_violation_of_12b(tmp_path):
 def test_bad_arguments(kwargs, fragment):
     with pytest.raises(ValueError, match=re.escape(fragment)):
         check_estimator(binom, **kwargs)
+
+
+def test_commuting_claims_draw_commuting_hessians(tmp_path):
+    """The true FOMAML / TruncMAML satisfy (12a), (12b) for commuting Hessians: the claims
+    ".commuting" must be checked on commuting sequences only (non-commuting ones break them, V1/V2)."""
+    summary = check_estimator(lambda traj, L: estimators.fo(traj), claim="thm3.8.fo.commuting",
+                              examples=100, starts=1, out=tmp_path)
+    assert summary["thm3.8.fo.commuting"]["max_ratio"] <= 1
+    summary = check_estimator(lambda traj, L: estimators.trunc(traj, L), claim="thm3.8.trunc.commuting",
+                              examples=100, starts=1, out=tmp_path)
+    assert summary["thm3.8.trunc.commuting"]["max_ratio"] <= 1
+
+
+def test_small_max_K_keeps_the_adversarial_points_inside_the_theorem(tmp_path):
+    summary = check_estimator(binom, claim="thm3.10.binom", examples=5, starts=2, max_K=2, out=tmp_path)
+    assert summary["thm3.10.binom"]["max_ratio"] <= 1
+
+
+def test_an_estimator_that_raises_is_reported_in_one_line(tmp_path):
+    def crashes(traj, L):
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(EstimatorError, match=r"the estimator raised ZeroDivisionError: boom \(called as "
+                                              r"fn\(trajectory, L\) with K=1, L=0, d=1") as info:
+        check_estimator(crashes, equals="fo", examples=5, out=tmp_path)
+    assert isinstance(info.value, ValueError) and isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_a_witness_that_cannot_be_written_still_reports_the_violation(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    with pytest.raises(AssertionError, match="witness NOT saved: cannot write"):
+        check_estimator(lambda traj, L: estimators.fo(traj), equals="maml", examples=10, out=not_a_dir)

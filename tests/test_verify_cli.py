@@ -71,11 +71,25 @@ def test_replay_of_a_witness_that_does_not_violate_exits_1(capsys, tmp_path):
     (["check-estimator", "verify.strategies:householder"], "--claim ID and/or --equals NAME"),
     (["check-estimator", "verify.strategies:householder", "--claim", "thm9.9"], "claim='thm9.9'"),
     (["check-estimator", "verify.strategies:householder", "--equals", "exact"], "invalid choice"),
+    (["check-estimator", "os:getcwd", "--equals", "fo", "--examples", "3"],
+     "the estimator raised TypeError"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     status, out, err = _run(capsys, *argv)
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and fragment in err
+
+
+def test_out_that_cannot_be_a_directory_is_one_line_and_exit_2(capsys, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for argv, fragment in [(["verify", "--only", "lemB.7", "--out", str(a_file)], "is not a directory"),
+                           (["verify", "--only", "lemB.7", "--out", str(a_file / "sub")],
+                            "cannot create the directory"),
+                           (["check-estimator", "estimators:binom", "--equals", "binom", "--out", str(a_file)],
+                            "is not a directory")]:
+        status, _, err = _run(capsys, *argv)
+        assert status == 2 and len(err.strip().splitlines()) == 1 and fragment in err, argv
 
 
 def test_replay_bad_json_and_unknown_id(capsys, tmp_path):

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from .search import _Parametrisation, hypothesis_find
 from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences
 
-__all__ = ["REFERENCES", "RTOL", "check_estimator", "replay_estimator_witness"]
+__all__ = ["REFERENCES", "RTOL", "EstimatorError", "check_estimator", "replay_estimator_witness"]
 
 #: float64 rounding allowed on top of a claim: |a - b| <= bound |g| + RTOL (1 + |b|) (bound = 0
 #: for equality); products of a few small Hessians round to ~1e-15, far below RTOL
@@ -50,10 +50,17 @@ def _reference(name: str) -> Callable:
     return table[name]
 
 
+class EstimatorError(ValueError):
+    """The estimator under test (or an ``equals=`` callable) raised instead of returning a vector."""
+
+
 def _vector(value, what: str) -> np.ndarray:
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    arr = np.asarray(value, dtype=float)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what} returned {type(value).__name__} {value!r:.80}, expected a vector") from None
     if arr.ndim != 1:
         raise AssertionError(f"{what} returned shape {arr.shape}, expected a vector")
     return arr
@@ -62,7 +69,13 @@ def _vector(value, what: str) -> np.ndarray:
 def _run(fn, H, g, alpha, L, what):
     from estimators import Trajectory
 
-    return _vector(fn(Trajectory.from_hessians(np.array(H), np.array(g), float(alpha)), L), what)
+    H, g = np.array(H), np.array(g)
+    try:
+        value = fn(Trajectory.from_hessians(H, g, float(alpha)), L)
+    except Exception as exc:  # the estimator's own failure: one clear line, original chained
+        raise EstimatorError(f"{what} raised {type(exc).__name__}: {exc} (called as fn(trajectory, L) "
+                             f"with K={H.shape[0]}, L={L}, d={g.shape[0]}, alpha={float(alpha):.6g})") from exc
+    return _vector(value, what)
 
 
 def _claim_bound(claim_id: str):
@@ -118,13 +131,13 @@ class _Problem:
                 **details, "compared_with": self.other_name}
 
 
-def _cases(theorem, max_K, max_d):
+def _cases(theorem, max_K, max_d, commuting=False):
     @st.composite
     def cases(draw):
         params = draw(bound_parameters(theorem=theorem, max_K=max_K))
         d = draw(st.integers(1, max_d))
         H = draw(hessian_sequences(K=params["K"], d=d, assumption=THEOREM_ASSUMPTION[theorem],
-                                   H=params["H"], h=params["h"], M=params["M"]))
+                                   H=params["H"], h=params["h"], M=params["M"], commuting=commuting))
         g = draw(st.lists(st.floats(-2, 2, allow_nan=False), min_size=d, max_size=d))
         return params, H, np.array(g)
 
@@ -141,9 +154,7 @@ def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: 
     claim = problem.bound_claim
     for start in range(starts):
         params = {k: (float(v) if k in ("alpha", "H", "h") and v is not None else v)
-                  for k, v in _adversarial_params(claim, rng, start).items()}
-        params["K"] = min(params["K"], max_K)
-        params["L"] = min(params["L"], params["K"])
+                  for k, v in _adversarial_params(claim, rng, start, max_K=max_K).items()}
         d = 2
         par = _Parametrisation(params["K"], d, claim.intervals(params), claim.commuting)
 
@@ -168,14 +179,19 @@ def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: 
     return None
 
 
-def _save(witness: dict, out) -> Path:
+def _save(witness: dict, out) -> str:
+    """Write the witness; where that is impossible, say why (the violation is reported anyway)."""
     from .witness import write
 
     out = Path(out) if out is not None else Path(tempfile.gettempdir()) / "binomgbml-witnesses"
-    return write(witness, out / f"check-{witness['id'].replace(':', '-').replace(' ', '_')}.json")
+    path = out / f"check-{witness['id'].replace(':', '-').replace(' ', '_')}.json"
+    try:
+        return f"witness saved to {write(witness, path)}"
+    except OSError as exc:
+        return f"witness NOT saved: cannot write {path} ({exc.strerror or exc})"
 
 
-def _message(witness: dict, path: Path) -> str:
+def _message(witness: dict, saved: str) -> str:
     p = witness["params"]
     lines = [f"estimator violates {witness['id']}",
              f"  counterexample: {', '.join(f'{k}={v}' for k, v in p.items())}, d={len(witness['g'])}",
@@ -186,7 +202,7 @@ def _message(witness: dict, path: Path) -> str:
              f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}"
              + (f" = bound {witness['claimed_bound']:.6g} (= {witness['id']} factor x |g|) + rounding"
                 if "claimed_bound" in witness else " (float64 rounding)"),
-             f"  witness saved to {path}"]
+             f"  {saved}"]
     return "\n".join(lines)
 
 
@@ -218,7 +234,8 @@ def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: i
             state["max_ratio"] = max(state["max_ratio"], ratio)
             return None if ok else problem.witness(params, H, g, details)
 
-        hypothesis_find(_cases(problem.theorem, max_K, max_d), examine, examples=examples,
+        commuting = problem.bound_claim is not None and problem.bound_claim.commuting
+        hypothesis_find(_cases(problem.theorem, max_K, max_d, commuting), examine, examples=examples,
                         seed=seed, state=state)
         if state["witness"] is None and problem.bound_claim is not None and starts > 0:
             state["witness"] = _adversarial(problem, starts, seed, state, max_K)

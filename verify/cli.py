@@ -49,6 +49,19 @@ def load_witness(path) -> dict:
     return witness
 
 
+def _out_dir(text: str, create: bool) -> Path:
+    """``--out DIR``: a directory (created now when ``create``); UsageError when it cannot be."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {text}: exists and is not a directory")
+    if create:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {text}: cannot create the directory ({exc.strerror or exc})") from None
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # verify
 
@@ -142,9 +155,9 @@ def verify_main(argv: list[str]) -> int:
         ids = [get(sid.strip()).id for sid in args.only.split(",") if sid.strip()]
         if not ids:
             raise UsageError(f"--only {args.only!r} names no statement")
+    out = _out_dir(args.out, create=True)  # before the run: a bad --out fails at once
     results = run_statements(ids, examples=args.examples, starts=args.starts, seed=args.seed,
                              jobs=max(1, args.jobs))
-    out = Path(args.out)
     entries = []
     for sid, r in results.items():
         path = _write_witness(r.witness, out, sid) if r.witness else None
@@ -204,6 +217,7 @@ def check_estimator_main(argv: list[str]) -> int:
         return 1 if violated else 0
     if not args.claim and not args.equals:
         raise UsageError("give --claim ID and/or --equals NAME")
+    _out_dir(args.out, create=False)  # created only when a witness is written
     try:
         summary = check_estimator(estimator, equals=args.equals, claim=args.claim,
                                   examples=args.examples, starts=args.starts, seed=args.seed,

@@ -229,10 +229,11 @@ class _Parametrisation:
         return out
 
 
-def _adversarial_params(claim: BoundClaim, rng, start: int) -> dict:
+def _adversarial_params(claim: BoundClaim, rng, start: int, max_K: int | None = None) -> dict:
     """Parameters of one start: every other start at the edge alpha H = 1 (H = 1: the bounds and
-    the errors depend on alpha H and h / H only)."""
-    K = int(rng.integers(2, claim.max_K + 1))
+    the errors depend on alpha H and h / H only); K <= ``max_K`` (default ``claim.max_K``)."""
+    max_K = claim.max_K if max_K is None else max_K
+    K = int(rng.integers(min(2, max_K), max_K + 1))  # bound_parameters requires max_K >= 2 for 3.10
     H = Fraction(1)
     alpha_H = [Fraction(1, 2), Fraction(int(rng.integers(1, 17)), 16)]
     if claim.theorem == "3.6":
