@@ -98,8 +98,12 @@ def test_hybrid_equals_eq39(params, data):
     C = data.draw(st.integers(0, K), label="C")
     L = data.draw(st.integers(0, C), label="L")
     H, g = random_hessians(seed, K, d)
-    est = hybrid(Trajectory.from_hessians(H, g, alpha), L, C)
+    traj = Trajectory.from_hessians(H, g, alpha)
+    est = hybrid(traj, L, C)
     assert_close(est, ref.hybrid(H, g, alpha, L, C), H, g, alpha)
+    # Appendix D.1's reductions: C = K is eq. (8), L = C is TruncMAML (eq. (5))
+    assert_close(hybrid(traj, L, K), ref.truncated_expansion(H, g, alpha, L), H, g, alpha)
+    assert_close(hybrid(traj, C, C), trunc(traj, C).numpy(), H, g, alpha)
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.data())
