@@ -92,6 +92,28 @@ def test_out_that_cannot_be_a_directory_is_one_line_and_exit_2(capsys, tmp_path)
         assert status == 2 and len(err.strip().splitlines()) == 1 and fragment in err, argv
 
 
+@pytest.mark.parametrize("witness, fragment", [
+    ({"id": "thm3.8.fo"}, "the thm3.8.fo witness has no 'params'"),
+    ({"id": "thm3.8.fo", "params": {"K": 2, "L": 0, "alpha": "1", "H": "1"}, "hessians": [[["1"]], [["1"]]]},
+     "the thm3.8.fo witness has no 'g'"),
+    ({"id": "thm3.8.fo", "params": [1, 2]}, "witness params=[1, 2] must be a JSON object"),
+    ({"id": "prop3.1", "params": {"K": 1, "L": 1, "alpha": "1"}}, "the prop3.1 witness has no 'hessians'"),
+    ({"id": "lemB.5", "params": {"K": 3}}, "the lemB.5 witness has no 'params.L'"),
+])
+def test_replay_of_an_incomplete_witness_is_one_line_and_exit_2(capsys, tmp_path, witness, fragment):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(witness))
+    status, _, err = _run(capsys, "verify", "--replay", str(path))
+    assert status == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+
+
+def test_replay_outside_the_statement_domain_exits_1(capsys, tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"id": "lemB.5", "params": {"K": 3, "L": 5}}))
+    status, out, _ = _run(capsys, "verify", "--replay", str(path))
+    assert status == 1 and "outside the statement's domain: K = 3, L = 5 breaks" in out
+
+
 def test_replay_bad_json_and_unknown_id(capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

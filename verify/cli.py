@@ -119,7 +119,11 @@ def _replay(path) -> int:
 
     witness = load_witness(path)
     statement = get(str(witness["id"]))
-    violated, detail = statement.replay(witness)
+    try:
+        violated, detail = statement.replay(witness)
+    except KeyError as exc:
+        raise UsageError(f"--replay {path}: the {statement.id} witness has no {exc.args[0]!r} "
+                         "(docs/verify.md, Witness files)") from None
     print(f"{statement.id} ({statement.reference}): "
           f"{'violated, confirmed exactly' if violated else 'NOT violated'} -- {detail}")
     return 0 if violated else 1

@@ -292,8 +292,19 @@ def _theorem_domain(theorem):
     return validate
 
 
-def _claim(sid, reference, assumption, text, cases, examine, theorem=None):
-    validate = _theorem_domain(theorem) if theorem else (lambda case: None)
+def _kl_domain(L_lo, L_hi):
+    """validate(case) for a claim over integers K >= 1 and L_lo <= L <= L_hi(K)."""
+    def validate(case):
+        K, L = case["params"]["K"], case["params"]["L"]
+        if K < 1 or not L_lo <= L <= L_hi(K):
+            return f"K = {K}, L = {L} breaks K >= 1 and {L_lo} <= L <= {L_hi(K)}"
+        return None
+    return validate
+
+
+def _claim(sid, reference, assumption, text, cases, examine, theorem=None, validate=None):
+    if validate is None:
+        validate = _theorem_domain(theorem) if theorem else (lambda case: None)
     return ExactStatement(sid, reference, assumption, text, cases=cases, examine=examine,
                           validate=validate)
 
@@ -342,11 +353,14 @@ _STATEMENTS: list[Statement] = [
     _identity_statement(
         "lemB.4.corrected", "Lemma B.4, eq. (33)", "P^K g - (8) = sum_l [sum prod_{i=1}^{L}] (-aH^{K-l}) P^{l-1} g",
         lambda c: _ref().lemma_b4(*_args(c)), min_K=2, L=lambda K: (1, K - 1)),
-    _claim("lemB.5", "Lemma B.5", "-", "C(K, L) < (eK/L)^L for L = 0, ..., K", _kl_cases, _lemma_b5),
+    _claim("lemB.5", "Lemma B.5", "-", "C(K, L) < (eK/L)^L for L = 0, ..., K", _kl_cases, _lemma_b5,
+           validate=_kl_domain(0, lambda K: K)),
     _claim("lemB.5.corrected", "Lemma B.5, 1 <= L <= K", "-", "C(K, L) < (eK/L)^L for L = 1, ..., K",
-           lambda: _kl_cases().filter(lambda c: c["params"]["L"] >= 1), _lemma_b5),
+           lambda: _kl_cases().filter(lambda c: c["params"]["L"] >= 1), _lemma_b5,
+           validate=_kl_domain(1, lambda K: K)),
     _claim("lemB.7", "Lemma B.7, eq. (38)", "-", "binomial tail identity, any real gamma",
-           lambda: _kl_cases(L_hi=lambda K: K - 1, gamma=True), _lemma_b7),
+           lambda: _kl_cases(L_hi=lambda K: K - 1, gamma=True), _lemma_b7,
+           validate=_kl_domain(0, lambda K: K - 1)),
     _bound("3.6", "fo"), _bound("3.6", "trunc"), _bound("3.6", "binom"),
     _claim("thm3.6.order", "Theorem 3.6", "3.5", "e_bin < e_tr < e_fo", lambda: _params("3.6"),
            _order, theorem="3.6"),

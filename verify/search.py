@@ -312,11 +312,24 @@ def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 12, se
 # exact replay of a witness
 
 
+class _Params(dict):
+    """Witness parameters; a missing one raises ``KeyError("params.NAME")``."""
+
+    def __missing__(self, key):
+        raise KeyError(f"params.{key}")
+
+
 def parse_params(raw: dict) -> dict:
-    """Witness ``params`` -> exact values: K, L, M, l as ints; alpha, H, h as Fractions."""
+    """Witness ``params`` -> exact values: K, L, M, l as ints; alpha, H, h as Fractions.
+
+    h and M default to None (only Theorem 3.10 has them); any other missing parameter raises
+    ``KeyError("params.NAME")`` when the check reads it.
+    """
     from .exact import as_fraction
 
-    out = {"K": None, "L": None, "alpha": None, "H": None, "h": None, "M": None}
+    if not isinstance(raw, dict):
+        raise ValueError(f"witness params={raw!r:.60} must be a JSON object {{name: value}}")
+    out = _Params(h=None, M=None)
     for key, value in raw.items():
         if key in ("K", "L", "M", "l", "C"):
             if isinstance(value, bool) or not isinstance(value, int):
