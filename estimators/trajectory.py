@@ -177,7 +177,15 @@ class Trajectory:
             raise EstimatorInputError(f"ks={ks.tolist()} out of range: need 0 <= k <= {top}")
         if ks.numel() == 0:
             return V.clone()
-        return self._hvp_fn(ks, V)
+        try:
+            return self._hvp_fn(ks, V)
+        except _MODE_FAILURES as exc:
+            if self.hvp_mode not in ("forward", "reverse"):
+                raise
+            message = " ".join(str(exc).split())
+            raise EstimatorInputError(  # e.g. F.mse_loss has no forward-over-reverse rule
+                f"hvp={self.hvp_mode!r} (torch.func) failed for this model and loss_fn: {message}; "
+                f"need hvp='auto' or 'loop'") from None
 
     def unflatten(self, vec: torch.Tensor) -> dict[str, torch.Tensor]:
         """The name -> tensor dict of a flat vector in the order of ``model.named_parameters()``."""
