@@ -172,6 +172,8 @@ def run_config(name: str, K: int, what: str, L: int, chunk: int | None, mode: st
     traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=mode)
     if what == "binom":
         return binom(traj, min(L, K), chunk_size=chunk)
+    if what == "trunc":
+        return trunc(traj, min(L, K))
     return maml(traj)
 
 
@@ -189,29 +191,38 @@ def probe(config: dict) -> dict:
     return {"peak_mib": (_status_kib("VmHWM") - base) / 1024}
 
 
-MEMORY_COLUMNS = [  # (header, what, L as a function of K, chunk_size, mode)
-    ("binom L=1 (forward)", "binom", lambda K: 1, None, "forward"),
-    ("binom L=1 chunk=1 (forward)", "binom", lambda K: 1, 1, "forward"),
-    ("binom L=K/2 chunk=1 (forward)", "binom", lambda K: K // 2, 1, "forward"),
-    ("maml (loop)", "maml", lambda K: K, None, "loop"),
-    ("maml_autograd", "maml_autograd", lambda K: K, None, "loop"),
+MEMORY_COLUMNS = [  # (header, what, L as a function of K, chunk_size); one row per hvp mode
+    ("binom L=1", "binom", lambda K: 1, None),
+    ("binom L=1 chunk=1", "binom", lambda K: 1, 1),
+    ("binom L=K/2", "binom", lambda K: K // 2, None),
+    ("binom L=K/2 chunk=1", "binom", lambda K: K // 2, 1),
+    ("trunc L=K/2", "trunc", lambda K: K // 2, None),
+    ("maml", "maml", lambda K: K, None),
 ]
 
 
-def memory_table(names, Ks, threads, bar):
+def peak_mib(config: dict) -> float:
+    out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(config)],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"]
+
+
+def memory_table(names, Ks, modes, threads, bar):
+    """Rows (model, K, hvp mode): the estimators' peak memory, and maml_autograd's (no hvp mode;
+    measured once per model and K, repeated on each row)."""
     rows = []
     for name in names:
         for K in Ks:
-            row = [name, K]
-            for _, what, L, chunk, mode in MEMORY_COLUMNS:
-                config = {"name": name, "K": K, "what": what, "L": L(K), "chunk": chunk,
-                          "mode": mode, "threads": threads}
-                out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(config)],
-                                     capture_output=True, text=True, check=True,
-                                     env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
-                row.append(json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"])
-                bar.update()
-            rows.append(row)
+            base = {"name": name, "K": K, "threads": threads}
+            unrolled = peak_mib({**base, "what": "maml_autograd", "L": K, "chunk": None, "mode": "loop"})
+            bar.update()
+            for mode in modes:
+                row = [name, K, mode]
+                for _, what, L, chunk in MEMORY_COLUMNS:
+                    row.append(peak_mib({**base, "what": what, "L": L(K), "chunk": chunk, "mode": mode}))
+                    bar.update()
+                rows.append([*row, unrolled])
     return rows
 
 
@@ -240,6 +251,7 @@ def main(argv=None) -> int:
                         help="torch intra-op threads (default 1: see docs/estimators.md)")
     parser.add_argument("--models", default="mlp,conv")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess memory table")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory table")
     parser.add_argument("--meta-batch", action="store_true",
                         help="only the meta-batch table: 8 tasks one at a time vs vmap_tasks=True")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
@@ -262,28 +274,33 @@ def main(argv=None) -> int:
         return 0
     Ks = [5, 10] if args.quick else [5, 10, 20, 40]
     repeats = args.repeats or (1 if args.quick else 3)
-    n_time = len(names) * sum(len(Ls(K, args.quick)) * (len(MODES) + 1) for K in Ks)
-    n_mem = 0 if args.no_memory else len(names) * len(Ks) * len(MEMORY_COLUMNS)
+    if args.no_memory and args.memory_only:
+        raise SystemExit("--no-memory and --memory-only exclude each other")
+    n_time = 0 if args.memory_only else len(names) * sum(len(Ls(K, args.quick)) * (len(MODES) + 1)
+                                                       for K in Ks)
+    n_mem = 0 if args.no_memory else len(names) * len(Ks) * (1 + len(MODES) * len(MEMORY_COLUMNS))
     with tqdm(total=n_time + n_mem, desc="bench_estimators", file=sys.stderr) as bar:
-        est_rows, chain_rows, ratio_rows = time_tables(names, Ks, args.quick, repeats, bar)
-        mem_rows = [] if args.no_memory else memory_table(names, Ks, args.threads, bar)
+        timed = None if args.memory_only else time_tables(names, Ks, args.quick, repeats, bar)
+        mem_rows = [] if args.no_memory else memory_table(names, Ks, MODES, args.threads, bar)
 
     print(f"# machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) of "
           f"{os.cpu_count()} CPU(s); torch {torch.__version__}; Python "
           f"{platform.python_version()}; float64; median of {repeats} run(s)\n")
-    print("## Estimator time per meta-gradient, wall / CPU (ms; trajectory built beforehand)\n")
-    print(table(["model", "K", "L", "hvp", "binom", "binom chunk=1", "trunc"], est_rows,
-                [plain, plain, plain, plain, ms2, ms2, ms2]))
-    print("\n## Inner loop, maml, maml_autograd, wall / CPU (ms)\n")
-    print(table(["model", "K", "hvp", "inner loop + g (from_model)", "maml", "maml_autograd (all)"],
-                chain_rows, [plain, plain, plain, ms2, ms2, ms2]))
-    print("\n## One batch of n = K-L+1 HVPs, CPU time (ms): vmapped vs sequential\n")
-    print(table(["model", "K", "L", "n", "loop", "forward", "reverse", "forward/loop",
-                 "reverse/loop"], ratio_rows, [plain] * 4 + [ms] * 3 + [ratio] * 2))
+    if timed:
+        est_rows, chain_rows, ratio_rows = timed
+        print("## Estimator time per meta-gradient, wall / CPU (ms; trajectory built beforehand)\n")
+        print(table(["model", "K", "L", "hvp", "binom", "binom chunk=1", "trunc"], est_rows,
+                    [plain, plain, plain, plain, ms2, ms2, ms2]))
+        print("\n## Inner loop, maml, maml_autograd, wall / CPU (ms)\n")
+        print(table(["model", "K", "hvp", "inner loop + g (from_model)", "maml",
+                     "maml_autograd (all)"], chain_rows, [plain, plain, plain, ms2, ms2, ms2]))
+        print("\n## One batch of n = K-L+1 HVPs, CPU time (ms): vmapped vs sequential\n")
+        print(table(["model", "K", "L", "n", "loop", "forward", "reverse", "forward/loop",
+                     "reverse/loop"], ratio_rows, [plain] * 4 + [ms] * 3 + [ratio] * 2))
     if mem_rows:
         print("\n## Peak memory added by one meta-gradient (MiB, subprocess per cell, VmHWM)\n")
-        print(table(["model", "K", *[c[0] for c in MEMORY_COLUMNS]], mem_rows,
-                    [plain, plain] + [mib] * len(MEMORY_COLUMNS)))
+        print(table(["model", "K", "hvp", *[c[0] for c in MEMORY_COLUMNS], "maml_autograd"],
+                    mem_rows, [plain] * 3 + [mib] * (len(MEMORY_COLUMNS) + 1)))
     return 0
 
 
