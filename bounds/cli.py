@@ -7,6 +7,7 @@ L=0..5, for all three theorems. See docs/bounds.md.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from fractions import Fraction
 
@@ -120,8 +121,23 @@ def _points(args) -> list[dict]:
     return points
 
 
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """``--alpha -1/4`` -> ``--alpha=-1/4``: argparse would read ``-1/4`` as an unknown option and
+    say only "expected one argument"; attached, the value is checked and named like any other."""
+    out: list[str] = []
+    for item in argv:
+        if out and out[-1] in _VALUE_FLAGS and re.match(r"-[\d.]", item):
+            out[-1] = f"{out[-1]}={item}"
+        else:
+            out.append(item)
+    return out
+
+
+_VALUE_FLAGS = ("--K", "--L", "--M", "--alpha", "--H", "--h")
+
+
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_attach_negative_values(list(argv)))
     if args.format not in FORMATS:
         raise UsageError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")
     if args.normalize not in (None, "fo"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .numeric import log_expm1
 from .params import NotApplicable, numeric_point
-from .theorems import require_applicable
+from .theorems import get_theorem, require_applicable
 
 __all__ = ["theorem_3_8_envelope", "theorem_3_8_c_alpha", "theorem_3_10_envelope",
            "theorem_3_10_c_alpha", "c_alpha_condition"]
@@ -79,7 +79,12 @@ def theorem_3_10_c_alpha(K, L):
 def c_alpha_condition(theorem, K, L, alpha, H):
     """Whether ``0 < alpha <= 1/(C H)`` holds with the proof's constant C of ``theorem``
     ("3.8": e K/(L+1); "3.10": e (K-1)/L)."""
-    c = {"3.8": theorem_3_8_c_alpha, "3.10": theorem_3_10_c_alpha}[str(theorem)](K, L)
+    constants = {"3.8": theorem_3_8_c_alpha, "3.10": theorem_3_10_c_alpha}
+    number = get_theorem(theorem).number
+    if number not in constants:
+        raise ValueError(f"theorem = {number!r} is not one of '3.8', '3.10' (the theorems with a "
+                         "constant C_alpha)")
+    c = constants[number](K, L)
     p = numeric_point(K, L, alpha, H)
     out = p["alpha"] * p["H"] * c <= 1
     return bool(out) if np.ndim(out) == 0 else out

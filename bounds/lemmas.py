@@ -40,8 +40,8 @@ def to_float(value: Fraction) -> float:
     """The float nearest to a rational; +-inf beyond float64 (never an OverflowError)."""
     try:
         return float(value)
-    except OverflowError:
-        return math.copysign(math.inf, value)
+    except OverflowError:  # float(value) again (as math.copysign would) overflows too
+        return math.inf if value > 0 else -math.inf
 
 
 def _integer(name: str, value, minimum: int) -> int:
@@ -59,10 +59,12 @@ def lemma_b2(alpha, H, i, *, exact=False):
     if exact:
         p = exact_point(1, 0, alpha, H)
         return (1 + p["alpha"] * p["H"]) ** _integer("i", i, 0) - 1
-    p = numeric_point(np.maximum(i, 0) + 1, 0, alpha, H)  # validates alpha, H (K is a stand-in)
     i = np.asarray(i, dtype=float)
-    if ((i < 0) | (i != np.floor(i))).any():
-        raise BoundsInputError(f"i = {i[(i < 0) | (i != np.floor(i))].flat[0]:g} is not an integer >= 0")
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(i) & (i >= 0) & (i == np.floor(i)))
+    if bad.any():
+        raise BoundsInputError(f"i = {i[bad].flat[0]:g} is not an integer >= 0")
+    p = numeric_point(i + 1, 0, alpha, H)  # validates alpha, H (K is a stand-in)
     with np.errstate(over="ignore"):
         x = p["alpha"] * p["H"]
         out = np.expm1(i * np.log1p(np.where(np.isinf(x), 1.0, x)))

@@ -20,7 +20,7 @@ import numpy as np
 from . import exact as _exact
 from . import numeric as _numeric
 from .lemmas import to_float
-from .params import NotApplicable, exact_point
+from .params import BoundsInputError, NotApplicable, exact_point
 from .theorems import ESTIMATORS, arguments, broken_condition, get_theorem
 
 __all__ = ["bound_rows", "format_rows", "FORMATS"]
@@ -87,12 +87,31 @@ def _numeric_values(number, points, normalize):
     # x = alpha*H (and y = alpha*h) rounded once from the exact product, so that x <= 1 stays true
     columns = zip(*(arguments(number, p) for p in points))
     arrays = [np.array([to_float(Fraction(v)) for v in column]) for column in columns]
+    if normalize:
+        _require_float_range(number, points, arrays[2])
     with np.errstate(over="ignore", under="ignore"):
         logs = _numeric.LOG_THEOREM_FUNCTIONS[number](*arrays)
         if normalize:
             logs = {k: v - logs["fo"] for k, v in logs.items()}
         values = {k: np.exp(v) for k, v in logs.items()}
+    for k, v in values.items():
+        if np.isnan(v).any():  # a bug, never a result: say so loudly
+            raise RuntimeError(f"internal error: Theorem {number} {k} gave NaN")
     return [{k: float(values[k][i]) for k in ESTIMATORS} for i in range(len(points))]
+
+
+def _require_float_range(number, points, x) -> None:
+    """--normalize fo in floats needs alpha*H inside float64: where it rounds to 0 or inf, the fo
+    bound is exactly 0 or inf in log space too, and the ratio would be 0/0 or inf/inf (NaN)."""
+    bad = (x == 0) | np.isinf(x)
+    if bad.any():
+        p = points[int(np.argmax(bad))]
+        product = Fraction(p["alpha"]) * Fraction(p["H"])
+        magnitude = math.log10(product.numerator) - math.log10(product.denominator)
+        raise BoundsInputError(
+            f"--normalize fo: alpha*H = about 10^{magnitude:.0f} (--alpha/--H) is outside the "
+            f"float64 range (Theorem {number}, at K={p['K']}, L={p['L']}), where the fo bound "
+            "rounds to 0 or inf and the ratio is undefined in floats; add --exact")
 
 
 # ---- formats -----------------------------------------------------------------------------------

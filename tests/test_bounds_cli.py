@@ -156,6 +156,10 @@ def test_exact_large_k_prints_full_rationals(capsys):
     (["--K", "3", "--L", "4:6"], ["--L", "4:6", "0..K"]),
     (["--alpha", "0"], ["--alpha", "0", "not positive"]),
     (["--alpha", "-0.5"], ["--alpha", "-0.5", "not positive"]),
+    (["--alpha", "-1/4"], ["--alpha", "-1/4", "not positive"]),  # not mistaken for an option
+    (["--L", "-1:2"], ["--L", "-1", "integer >= 0"]),
+    (["--alpha", "1e400", "--normalize", "fo"], ["--normalize fo", "alpha*H", "10^400", "--exact"]),
+    (["--alpha", "1e-400", "--normalize", "fo", "--theorem", "3.8"], ["--normalize fo", "10^-400", "--exact"]),
     (["--H", "abc"], ["--H", "'abc'", "not a number"]),
     (["--H", "inf"], ["--H", "'inf'", "finite"]),
     (["--alpha", "nan"], ["--alpha", "'nan'", "not a number"]),
@@ -177,6 +181,20 @@ def test_bad_input_is_one_line_exit_2(capsys, argv, needles):
     assert len(err.strip().splitlines()) == 1 and err.startswith("binomgbml bounds: error: ")
     for needle in needles:
         assert needle in err, (needle, err)
+
+
+def test_alpha_h_beyond_float64_gives_inf_or_0_never_a_traceback_or_nan(capsys):
+    # alpha*H = 10^400 is a finite rational; in floats the Theorem 3.6 bounds are inf (L < K) or 0
+    data = rows(capsys, "--alpha", "1e400", "--K", "5", "--L", "1,5", "--theorem", "3.6")
+    assert [[r[k] for k in ("fo", "trunc", "binom")] for r in data] == [[float("inf")] * 3,
+                                                                      [float("inf"), 0.0, 0.0]]
+    # alpha*H = 10^-400: (11a) = 5*10^-400 + ... is below float64, so 0.0 (and exactly so in --exact)
+    tiny = rows(capsys, "--alpha", "1e-400", "--K", "5", "--L", "1", "--theorem", "3.6")[0]
+    assert tiny["fo"] == 0.0
+    exact = rows(capsys, "--alpha", "1e-400", "--K", "5", "--L", "1", "--theorem", "3.6", "--exact",
+                 "--normalize", "fo")[0]
+    x = Fraction(1, 10 ** 400)
+    assert Fraction(exact["trunc"]) == ((1 + x) ** 5 - (1 + x)) / ((1 + x) ** 5 - 1)
 
 
 def test_parsers():

@@ -65,6 +65,10 @@ def test_lemma_b7_numeric_and_range():
     assert np.array_equal(sides.lhs, sides.rhs)
     with pytest.raises(bounds.BoundsInputError, match="L = 6 is outside 0..K-1 = 0..5"):
         bounds.lemma_b7(6, 6, "1/2", exact=True)
+    # sides beyond float64 round to +-inf (exactly: (1 + 10^10)^2000 - 1 > 10^20000)
+    big = bounds.lemma_b7(2000, 0, np.array([1e10, -1e10]))
+    assert big.lhs.tolist() == big.rhs.tolist() == [np.inf, np.inf]
+    assert bounds.lemma_b7(2001, 0, -1e10) == (-np.inf, -np.inf)
 
 
 @pytest.mark.parametrize("K,L", [(1, 1), (5, 2), (40, 7), (1000, 500), (10_000, 3)])
@@ -97,6 +101,9 @@ def test_lemma_b2():
     assert bounds.lemma_b2("1/3", 2, 7, exact=True) == reference_bounds("3.6", 7, 0, "1/3", 2)["fo"]
     with pytest.raises(bounds.BoundsInputError, match="i = -1"):
         bounds.lemma_b2(0.25, 1.0, -1)
+    for i, shown in [(1.5, "1.5"), (np.nan, "nan"), (np.array([0, 2, -3]), "-3")]:  # names i, not K
+        with pytest.raises(bounds.BoundsInputError, match=f"^i = {shown} is not an integer >= 0$"):
+            bounds.lemma_b2(0.25, 1.0, i)
 
 
 @given(K=st.integers(2, 60), data=st.data(), x=st.floats(0.01, 1.0))
@@ -116,6 +123,10 @@ def test_c_alpha_constants_and_condition():
     assert bounds.theorem_3_10_c_alpha(10, 4) == pytest.approx(math.e * 9 / 4)
     assert bounds.c_alpha_condition("3.8", 10, 4, 1 / (math.e * 2), 1.0)
     assert not bounds.c_alpha_condition("3.8", 10, 4, 0.25, 1.0)
+    assert bounds.c_alpha_condition(bounds.theorem_3_10, 10, 4, 0.99 / (math.e * 9 / 4), 1.0)
+    assert not bounds.c_alpha_condition("3.10", 10, 4, 1.01 / (math.e * 9 / 4), 1.0)
+    with pytest.raises(ValueError, match="theorem = '3.6' is not one of '3.8', '3.10'"):
+        bounds.c_alpha_condition("3.6", 10, 4, 0.01, 1.0)
     # under the condition the envelope is at most 1 and, in L, below a geometric decay
     env = [bounds.theorem_3_8_envelope(10, L, 0.03, 1.0) for L in range(1, 10)]
     assert all(b < a * 0.5 for a, b in zip(env, env[1:]))
