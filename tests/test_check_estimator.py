@@ -101,3 +101,32 @@ def test_a_witness_that_cannot_be_written_still_reports_the_violation(tmp_path):
     not_a_dir.write_text("")
     with pytest.raises(AssertionError, match="witness NOT saved: cannot write"):
         check_estimator(lambda traj, L: estimators.fo(traj), equals="maml", examples=10, out=not_a_dir)
+
+
+V1 = {"id": "thm3.8.fo", "params": {"K": 2, "L": 0, "alpha": 1.0, "H": 1.0},
+      "hessians": [[[0, 0], [0, 1]], [[0.64, -0.48], [-0.48, 0.36]]], "g": [1, -3]}  # errata V1
+
+
+def fomaml(traj, L):
+    return estimators.fo(traj)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (dict(g=None), "witness has no 'g'"),
+    (dict(params={"K": 2, "L": 0, "H": 1.0}), "witness has no params.alpha"),
+    (dict(params={"K": 2, "L": 0, "alpha": "x", "H": 1.0}), "params.alpha='x' must be a finite number"),
+    (dict(hessians=[[["a"]]]), "witness hessians must be a numeric array"),
+    (dict(hessians=[[[1.0]]]), "expected K x d x d = 2 x 2 x 2"),
+])
+def test_replaying_a_malformed_witness_names_what_is_wrong(change, fragment):
+    witness = {k: v for k, v in {**V1, **change}.items() if v is not None}
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        replay_estimator_witness(fomaml, witness)
+
+
+def test_replay_checks_the_claims_assumption():
+    assert replay_estimator_witness(fomaml, V1)[0]  # the real FOMAML breaks the printed (12a)
+    violated, detail = replay_estimator_witness(fomaml, dict(V1, id="thm3.8.fo.commuting"))
+    assert not violated and "do not commute" in detail
+    violated, detail = replay_estimator_witness(fomaml, dict(V1, hessians=[[[2, 0], [0, 0]], [[0, 0], [0, 0]]]))
+    assert not violated and "H^0 is not symmetric with spectrum in [0, 1] (Assumption 3.7)" in detail

@@ -246,9 +246,55 @@ def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: i
     return summary
 
 
+def _witness_arrays(witness: dict):
+    """(params, Hessians, g) of a check-estimator witness; ValueError naming what is missing/wrong."""
+    for key in ("params", "hessians", "g"):
+        if key not in witness:
+            raise ValueError(f"witness has no {key!r} (a check-estimator witness has id, params, hessians, g)")
+    if not isinstance(witness["params"], dict):
+        raise ValueError(f"witness params={witness['params']!r:.60} must be a JSON object")
+    params = {"h": None, "M": None, **witness["params"]}
+    for key in ("K", "L", "alpha"):
+        if key not in params:
+            raise ValueError(f"witness has no params.{key}")
+    for key, value in params.items():
+        integer = key in ("K", "L", "M")
+        ok = value is None and key in ("h", "M") or not isinstance(value, bool) and (
+            isinstance(value, int) if integer else isinstance(value, (int, float)) and np.isfinite(value))
+        if not ok:
+            raise ValueError(f"witness params.{key}={value!r} must be " +
+                             ("an integer" if key in ("K", "L", "M") else "a finite number"))
+    arrays = []
+    for key, ndim in (("hessians", 3), ("g", 1)):
+        try:
+            arr = np.array(witness[key], dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"witness {key} must be a numeric array") from None
+        if arr.ndim != ndim or not np.isfinite(arr).all():
+            raise ValueError(f"witness {key} must be a finite {ndim}-d array, got shape {arr.shape}")
+        arrays.append(arr)
+    H, g = arrays
+    if H.shape[0] != params["K"] or H.shape[1:] != (g.size, g.size):
+        raise ValueError(f"witness hessians have shape {H.shape}; expected K x d x d = "
+                         f"{params['K']} x {g.size} x {g.size}")
+    return params, H, g
+
+
+def _assumption_violation(claim, params, H) -> str | None:
+    """Why float Hessians break the claim's assumption (to rounding, 1e-12 H), else None."""
+    tol = 1e-12 * float(params.get("H") or 1)
+    for k, (Hk, (lo, hi)) in enumerate(zip(H, claim.intervals(params))):
+        ev = np.linalg.eigvalsh((Hk + Hk.T) / 2)
+        if np.abs(Hk - Hk.T).max() > tol or ev.min() < float(lo) - tol or ev.max() > float(hi) + tol:
+            return f"H^{k} is not symmetric with spectrum in [{float(lo):g}, {float(hi):g}] (Assumption {claim.assumption})"
+    if claim.commuting and any(np.abs(A @ B - B @ A).max() > tol for A in H for B in H):
+        return "the Hessians do not commute, but the claim assumes they do"
+    return None
+
+
 def replay_estimator_witness(estimator: Callable, witness: dict) -> tuple[bool, str]:
     """Re-run ``estimator`` on a saved witness: (still violated?, one-line explanation)."""
-    sid = witness["id"]
+    sid = str(witness.get("id"))
     if sid.startswith("equals:"):
         name = sid.split(":", 1)[1]
         if not name.startswith("reference "):
@@ -256,10 +302,11 @@ def replay_estimator_witness(estimator: Callable, witness: dict) -> tuple[bool, 
         problem = _Problem(estimator, equals=name.split(" ", 1)[1])
     else:
         problem = _Problem(estimator, claim=sid)
-    params = dict(witness["params"])
-    params.setdefault("h", None)
-    params.setdefault("M", None)
-    ok, ratio, details = problem.evaluate(params, np.array(witness["hessians"], dtype=float),
-                                          np.array(witness["g"], dtype=float))
+    params, H, g = _witness_arrays(witness)
+    if problem.bound_claim is not None:
+        why = _assumption_violation(problem.bound_claim, params, H)
+        if why:
+            return False, f"the witness is outside the claim: {why}"
+    ok, ratio, details = problem.evaluate(params, H, g)
     return (not ok), (f"|difference| = {details['error']:.6g}, allowed {details['bound']:.6g} "
                       f"(ratio {ratio:.6g})")
