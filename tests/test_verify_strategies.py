@@ -89,6 +89,12 @@ def test_bound_parameters_satisfy_the_theorem_conditions(theorem, data):
         assert isinstance(p["alpha"], Fraction) and isinstance(p["H"], Fraction)
 
 
+def test_exact_bound_parameters_from_float_values_are_fractions():
+    p = find(bound_parameters(theorem="3.10", K=4, alpha=0.5, H=1.0, h=0.25, exact=True), lambda p: True)
+    assert all(type(p[k]) is Fraction for k in ("alpha", "H", "h"))
+    assert (p["alpha"], p["H"], p["h"]) == (Fraction(1, 2), 1, Fraction(1, 4))
+
+
 def test_bound_parameters_3_10_draws_M_to_fit_a_given_L():
     p = find(bound_parameters(theorem="3.10", K=6, L=1), lambda p: True, settings=GENERATE_ONLY)
     assert p["M"] == 1 and bounds.not_applicable("3.10", **p) is None
@@ -109,6 +115,8 @@ def test_bound_parameters_accept_values_and_strategies():
     (lambda: bound_parameters(theorem="3.7"), "theorem='3.7'"),
     (lambda: bound_parameters(theorem="3.8", alpha=2, H=1), "alpha=2"),
     (lambda: bound_parameters(theorem="3.6", M=1), "h and M apply to theorem 3.10"),
+    (lambda: bound_parameters(theorem="3.8", alpha=0.1, H=10, exact=True), "breaks alpha <= 1/H"),
+    (lambda: hessian_sequences(K=2, d=2, commuting="yes"), "commuting='yes' must be True or False"),
 ])
 def test_bad_arguments_name_the_argument(strategy, fragment):
     with pytest.raises(InvalidArgument, match=fragment.replace("(", r"\(").replace(".", r"\.")):

@@ -51,14 +51,15 @@ def _check_int(name, value, lo, hi=None):
     return int(value)
 
 
-def _check_positive(name, value):
+def _check_positive(name, value, exact=False):
+    """A finite number > 0; with ``exact`` as a Fraction (a float converts exactly)."""
     try:
         ok = value > 0 and np.isfinite(float(value))
     except (TypeError, ValueError):
         ok = False
     if not ok:
         raise InvalidArgument(f"{name}={value!r} must be a finite number > 0")
-    return value
+    return Fraction(value) if exact else value
 
 
 def _check_choice(name, value, choices):
@@ -110,19 +111,19 @@ def bound_parameters(draw, *, theorem, K=None, L=None, alpha=None, H=None, h=Non
             raise InvalidArgument(f"h and M apply to theorem 3.10 only, not theorem={theorem!r}")
         L = _check_int("L", _draw(draw, L) if L is not None else draw(st.integers(0, K)), 0, K)
     H = _check_positive("H", _draw(draw, H) if H is not None else draw(
-        _number(exact, Fraction(1, 4), 4, favour=(1,))))
+        _number(exact, Fraction(1, 4), 4, favour=(1,))), exact)
     max_aH = _check_positive("max_alpha_H", max_alpha_H) if theorem == "3.6" else 1
     if alpha is None:
         t = draw(_number(exact, Fraction(1, _MAX_DEN), max_aH, favour=(1, Fraction(1, 4))))
         alpha = t / H
     else:
-        alpha = _check_positive("alpha", _draw(draw, alpha))
+        alpha = _check_positive("alpha", _draw(draw, alpha), exact)
         if theorem != "3.6" and alpha * H > 1:
             raise InvalidArgument(f"alpha={alpha} breaks alpha <= 1/H (H={H}) of theorem {theorem}")
     if theorem == "3.10":
         if h is None:
             h = H * draw(_number(exact, Fraction(1, _MAX_DEN), 1, favour=(1, Fraction(1, 10))))
-        h = _check_positive("h", _draw(draw, h))
+        h = _check_positive("h", _draw(draw, h), exact)
         if h > H:
             raise InvalidArgument(f"h={h} breaks h <= H={H} of Assumption 3.9")
     if not exact:
@@ -194,7 +195,10 @@ def hessian_sequences(draw, *, K, d, assumption="3.5", H=1, h=None, M=None, comm
     if exact:
         H = Fraction(H)
         h = None if h is None else Fraction(h)
-    commuting = bool(_draw(draw, commuting))
+    commuting = _draw(draw, commuting)
+    if not isinstance(commuting, (bool, np.bool_)):
+        raise InvalidArgument(f"commuting={commuting!r} must be True or False")
+    commuting = bool(commuting)
     intervals = spectrum_intervals(K, assumption, H, h, M)
     shared = draw(_rotations(d, exact)) if commuting else None
     hessians = []
