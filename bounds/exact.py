@@ -8,6 +8,7 @@ takes a fraction of a second.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from math import comb
 from typing import Iterable, Iterator
@@ -18,19 +19,31 @@ __all__ = [
 
 
 def polynomial(coefficients: Iterable[int], z: Fraction) -> Fraction:
-    """``sum_j c_j z^j`` exactly, for integer coefficients given in order j = 0, 1, ...
+    """``sum_j c_j z^j`` exactly, for integer coefficients given in order j = 0, 1, ..., n-1.
 
-    With ``z = r/s`` this is ``sum_j c_j r^j s^(n-j) / s^n``; the integer numerator is built by
-    Horner's rule in homogeneous form (``acc = acc*s + c_j r^j``), multiplications only.
+    With ``z = r/s`` this is ``N / s^(n-1)`` with the integer ``N = sum_j c_j r^j s^(n-1-j)``.
+    ``N`` is built by binary splitting, ``N(c) = N(left) s^(len right) + N(right) r^(len left)``,
+    so that the big multiplications are few and balanced (K = 10,000 with z = 221/10000: 0.1 s,
+    against 2.6 s for Horner's rule, whose every step multiplies by a growing ``r^j``).
     """
     z = Fraction(z)
+    c = list(coefficients)
+    if not c:
+        return Fraction(0)
     r, s = z.numerator, z.denominator
-    acc, r_power, n = 0, 1, -1
-    for c in coefficients:
-        acc = acc * s + c * r_power
-        r_power *= r
-        n += 1
-    return Fraction(acc, s ** n) if n >= 0 else Fraction(0)
+    power = functools.cache(pow)  # the splitting asks for O(log n) distinct powers
+
+    def numerator(lo: int, hi: int) -> int:  # sum_{j=lo}^{hi-1} c_j r^(j-lo) s^(hi-1-j)
+        if hi - lo <= 16:
+            acc, r_power = 0, 1
+            for j in range(lo, hi):  # Horner's rule in homogeneous form
+                acc = acc * s + c[j] * r_power
+                r_power *= r
+            return acc
+        mid = (lo + hi) // 2
+        return numerator(lo, mid) * power(s, hi - mid) + numerator(mid, hi) * power(r, mid - lo)
+
+    return Fraction(numerator(0, len(c)), s ** (len(c) - 1))
 
 
 def _binomials(n: int, k: int, count: int, step_n: int, step_k: int) -> Iterator[int]:

@@ -125,3 +125,12 @@ def test_theorem_3_8_binomial_bound_at_l_0_is_looser_than_fo():
     # (12c) at L = 0 is K alpha H, above (12a) = 1 - (1 - alpha H)^K for K >= 2 (Bernoulli)
     got = bounds.evaluate("3.8", 5, 0, "1/4", 1, exact=True)
     assert got["binom"] == Fraction(5, 4) > got["fo"] == 1 - Fraction(3, 4) ** 5
+
+
+@given(coefficients=st.lists(st.integers(-10 ** 30, 10 ** 30), max_size=100),
+       z=st.fractions(min_value=-5, max_value=5, max_denominator=10 ** 6))
+def test_polynomial_binary_splitting_equals_the_direct_sum(coefficients, z):
+    from bounds.exact import polynomial
+    direct = sum((Fraction(c) * z ** j for j, c in enumerate(coefficients)), Fraction(0))
+    assert polynomial(coefficients, z) == direct
+    assert polynomial(iter(coefficients), z) == direct  # any iterable, e.g. a generator
