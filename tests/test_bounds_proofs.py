@@ -168,3 +168,18 @@ def test_theorem_conditions_as_sympy_relations():
     assert conditions[1].subs({alpha: sympy.Rational(1, 2), H: 2}) == sympy.true
     assert conditions[1].subs({alpha: sympy.Rational(1, 2), H: 3}) == sympy.false
     assert len(bounds.THEOREMS["3.10"].conditions_expr) == 6
+
+
+@pytest.mark.parametrize("K,L,alpha,H,h,M", [(10, 3, 0.05, 2.0, 0.5, 2), (7, 2, 0.25, 1.0, 1.0, 1),
+                                             (40, 10, 0.01, 3.0, 0.3, 5), (9, 4, 0.1, 1.0, 0.1, 4)])
+def test_envelopes_equal_the_printed_formulas(K, L, alpha, H, h, M):
+    # proof of Theorem B.3: (alpha H e K/(L+1))^(L+1); proof of Theorem B.6: the two-term envelope
+    e = math.e
+    env38 = (alpha * H * e * K / (L + 1)) ** (L + 1)
+    z = (1 - alpha * h) ** M
+    env310 = (H / h * (alpha * H * e * (K - 1) / L) ** L * (1 - z)
+              + z * (alpha * H * e * (K - M - 1) / L) ** L * ((1 + alpha * H) ** (K - L - M) - 1))
+    assert bounds.theorem_3_8_envelope(K, L, alpha, H) == pytest.approx(env38, rel=1e-12)
+    assert bounds.theorem_3_10_envelope(K, L, alpha, H, h, M) == pytest.approx(env310, rel=1e-12)
+    assert bounds.theorem_3_8_c_alpha(K, L) == pytest.approx(e * K / (L + 1), rel=1e-15)
+    assert bounds.theorem_3_10_c_alpha(K, L) == pytest.approx(e * (K - 1) / L, rel=1e-15)
