@@ -22,7 +22,17 @@ def test_correct_estimators_pass_their_claims(tmp_path):
     assert set(summary) == {"equals:reference binom", "thm3.6.binom", "thm3.8.binom"}
     assert summary["thm3.8.binom"]["max_ratio"] <= 1
     check_estimator(lambda traj, L: estimators.maml(traj), equals="maml", examples=10, out=tmp_path)
-    check_estimator(lambda traj, L: estimators.trunc(traj, L), equals=binom, examples=0, out=tmp_path)
+    # a callable reference: Remark 3.4, BinomMAML at L = K is MAML
+    check_estimator(lambda traj, L: estimators.maml(traj), equals=lambda traj, L: estimators.binom(traj, traj.K),
+                    examples=10, out=tmp_path)
+
+
+def test_wrong_claim_against_a_callable_reference_raises(tmp_path):
+    def eq8(traj, L):
+        return estimators.binom(traj, L)
+
+    with pytest.raises(AssertionError, match="violates equals:eq8"):
+        check_estimator(lambda traj, L: estimators.trunc(traj, L), equals=eq8, examples=30, out=tmp_path)
 
 
 def test_wrong_equality_claim_raises_with_counterexample_and_witness(tmp_path):
@@ -64,6 +74,7 @@ def test_adversarial_search_finds_the_non_commuting_violation_of_12b(tmp_path):
     (dict(), "needs equals"),
     (dict(equals="exact"), "equals='exact'"),
     (dict(claim="thm3.8.sharp"), "claim='thm3.8.sharp' is not a bound id"),
+    (dict(equals="binom", examples=0), "examples=0 must be an integer >= 1"),
 ])
 def test_bad_arguments(kwargs, fragment):
     with pytest.raises(ValueError, match=re.escape(fragment)):

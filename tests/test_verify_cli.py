@@ -63,8 +63,9 @@ def test_replay_of_a_witness_that_does_not_violate_exits_1(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["verify", "--only", "nope"], "unknown statement id 'nope'"),
-    (["verify", "--examples", "-1"], "argument --examples: '-1' must be an integer >= 0"),
+    (["verify", "--examples", "-1"], "argument --examples: '-1' must be an integer >= 1"),
     (["verify", "--seed", "many"], "argument --seed: 'many' must be an integer >= 0"),
+    (["verify", "--examples", "0"], "argument --examples: '0' must be an integer >= 1"),
     (["verify", "--replay", "/nonexistent.json"], "no such file"),
     (["check-estimator", "no_colon"], "package.module:function"),
     (["check-estimator", "verify.strategies:nothing", "--equals", "binom"], "no callable 'nothing'"),

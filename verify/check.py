@@ -219,6 +219,8 @@ def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: i
     """
     if not callable(estimator):
         raise ValueError(f"estimator={estimator!r} must be callable (Trajectory, L) -> vector")
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise ValueError(f"examples={examples!r} must be an integer >= 1 (no example tried proves nothing)")
     claims = [claim] if isinstance(claim, str) else list(claim or [])
     if equals is None and not claims:
         raise ValueError("check_estimator needs equals=... and/or claim=...")

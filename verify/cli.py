@@ -24,15 +24,20 @@ from binomgbml import ArgumentParser, UsageError
 __all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
 
 
-def _count(text: str) -> int:
-    """argparse type: an integer >= 0 (argparse names the flag in its message)."""
+def _count(text: str, least: int = 0) -> int:
+    """argparse type: an integer >= ``least`` (argparse names the flag in its message)."""
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {least}")
     return value
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1 (a check that tries no example proves nothing)."""
+    return _count(text, 1)
 
 
 def load_witness(path) -> dict:
@@ -133,7 +138,7 @@ def verify_main(argv: list[str]) -> int:
     """``binomgbml verify``: check the paper's statements, or replay one witness."""
     parser = ArgumentParser(prog="binomgbml verify", description=verify_main.__doc__)
     parser.add_argument("--only", help="comma-separated statement ids (default: all)")
-    parser.add_argument("--examples", type=_count, default=100,
+    parser.add_argument("--examples", type=_positive, default=100,
                         help="Hypothesis examples per statement (default 100)")
     parser.add_argument("--starts", type=_count, default=12,
                         help="adversarial optimisation starts per bound statement (default 12)")
@@ -206,7 +211,7 @@ def check_estimator_main(argv: list[str]) -> int:
     parser.add_argument("estimator", help="package.module:function")
     parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
     parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
-    parser.add_argument("--examples", type=_count, default=50)
+    parser.add_argument("--examples", type=_positive, default=50)
     parser.add_argument("--starts", type=_count, default=4)
     parser.add_argument("--seed", type=_count, default=0)
     parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
