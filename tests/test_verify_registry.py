@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 
 from verify.exact import det, fraction_array, is_psd, spectrum_violation
 from verify.registry import REGISTRY, get
@@ -83,7 +84,7 @@ def _matmul(A, B):
 
 
 def _product_minus(hessians, alpha, L):
-    """P^K - P^L g-free, by plain list arithmetic: P^i = (I - aH^{K-i}) ... (I - aH^{K-1})."""
+    """P^K - P^L by plain list arithmetic: P^i = (I - aH^{K-i}) ... (I - aH^{K-1})."""
     d = len(hessians[0])
     eye = [[F(int(i == j)) for j in range(d)] for i in range(d)]
     factors = [[[eye[i][j] - alpha * H[i][j] for j in range(d)] for i in range(d)] for H in hessians]
@@ -107,16 +108,19 @@ def test_canonical_witnesses_recomputed_independently(name, bound_sq):
     p = w["params"]
     assert p["H"] == "1"
     K, L, a = p["K"], p["L"], F(p["alpha"])
+    assert 0 < a <= 1 and 0 <= L <= K  # the theorem's conditions (H = 1)
+    if "M" in p:
+        assert 1 <= p["M"] <= min(L, K - L) and 0 < F(p["h"]) <= 1
     hs = [_fractions(H) for H in w["hessians"]]
+    assert len(hs) == K
     lo = {"thm3.8.fo": 0, "thm3.8.trunc": 0}.get(name)
-    for k, H in enumerate(hs):
-        Hm = np.array(H, dtype=object)
+    for k, H in enumerate(hs):  # the assumption, with SymPy's exact eigenvalues (not verify.exact)
         low = lo if lo is not None else (F(p["h"]) if k >= K - p["M"] else -1)
-        assert (Hm == Hm.T).all() and is_psd(Hm - low * np.eye(len(H), dtype=int)) and is_psd(np.eye(len(H), dtype=int) - Hm)
+        Hm = sympy.Matrix([[sympy.Rational(x.numerator, x.denominator) for x in row] for row in H])
+        assert Hm == Hm.T
+        assert all(sympy.Rational(low.numerator, low.denominator) <= ev <= 1 for ev in Hm.eigenvals())
     g = [F(x) for x in w["g"]]
-    E = _product_minus(hs, a, 0 if name != "thm3.8.trunc" else L)
-    if name != "thm3.8.trunc":  # fo: P^K - I
-        E = [[E[i][j] + (1 if i == j else 0) - (1 if i == j else 0) for j in range(len(E))] for i in range(len(E))]
+    E = _product_minus(hs, a, L if name == "thm3.8.trunc" else 0)  # fo: P^K - P^0 = P^K - I
     Eg = [sum(E[i][j] * g[j] for j in range(len(g))) for i in range(len(g))]
     err_sq, g_sq = sum(x * x for x in Eg), sum(x * x for x in g)
     assert err_sq > bound_sq(a, K, L, F(p.get("h", 0)), p.get("M", 0)) * g_sq
