@@ -2,9 +2,11 @@
 an AssertionError with a shrunk, replayable counterexample for wrong ones."""
 
 import json
+import math
 import re
+from itertools import combinations
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 import estimators
@@ -44,13 +46,19 @@ def test_wrong_equality_claim_raises_with_counterexample_and_witness(tmp_path):
     message = str(info.value)
     assert "counterexample" in message and "reference binom" in message
     path = re.search(r"witness saved to (\S+)", message).group(1)
-    witness = json.loads(open(path).read())
+    witness = json.loads(Path(path).read_text())
     assert witness["id"] == "equals:reference binom"
     # shrunk: Hypothesis minimises the example (a 1-d, short trajectory)
     assert witness["params"]["K"] <= 2 and len(witness["g"]) == 1
     # the difference reported is the real one: recompute both sides from the witness
-    H, g, a, L = np.array(witness["hessians"]), np.array(witness["g"]), witness["params"]["alpha"], witness["params"]["L"]
-    assert abs(witness["error"] - abs(witness["estimate"][0] - witness["other"][0])) < 1e-12
+    # (d = 1: scalars; TruncMAML P^L g, eq. (8) as a sum over subsets of at most L steps)
+    h = [Hk[0][0] for Hk in witness["hessians"]]
+    (g,), a, L, K = witness["g"], witness["params"]["alpha"], witness["params"]["L"], witness["params"]["K"]
+    trunc = math.prod(1 - a * hk for hk in h[K - L:]) * g
+    eq8 = sum(math.prod(-a * h[k] for k in ks) for l in range(L + 1) for ks in combinations(range(K), l)) * g
+    assert witness["estimate"] == pytest.approx([trunc], rel=1e-12, abs=1e-12)
+    assert witness["other"] == pytest.approx([eq8], rel=1e-12, abs=1e-12)
+    assert abs(witness["error"] - abs(trunc - eq8)) < 1e-12 and witness["error"] > witness["bound"]
     assert replay_estimator_witness(wrong, witness)[0]
     assert not replay_estimator_witness(binom, witness)[0]
 

@@ -136,7 +136,8 @@ def _replay(path) -> int:
 
 def verify_main(argv: list[str]) -> int:
     """``binomgbml verify``: check the paper's statements, or replay one witness."""
-    parser = ArgumentParser(prog="binomgbml verify", description=verify_main.__doc__)
+    parser = ArgumentParser(prog="binomgbml verify", description="Check the paper's statements "
+                            "(a table, or --json), or replay one witness exactly (docs/verify.md).")
     parser.add_argument("--only", help="comma-separated statement ids (default: all)")
     parser.add_argument("--examples", type=_positive, default=100,
                         help="Hypothesis examples per statement (default 100)")
@@ -207,7 +208,9 @@ def check_estimator_main(argv: list[str]) -> int:
     """``binomgbml check-estimator``: property-test an estimator (Trajectory, L) -> vector."""
     from .check import REFERENCES, check_estimator, replay_estimator_witness
 
-    parser = ArgumentParser(prog="binomgbml check-estimator", description=check_estimator_main.__doc__)
+    parser = ArgumentParser(prog="binomgbml check-estimator", description="Property-test an estimator "
+                            "function(trajectory, L) -> vector against a reference (--equals) and/or a bound "
+                            "(--claim); exit 0 holds, 1 violated, 2 bad input (docs/verify.md).")
     parser.add_argument("estimator", help="package.module:function")
     parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
     parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
