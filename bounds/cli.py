@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from binomgbml import ArgumentParser, UsageError
 
-from .tables import FORMATS, bound_rows, format_rows
+from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
 from .theorems import THEOREMS
 
 __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
@@ -143,7 +143,8 @@ def main(argv: list[str]) -> int:
     if args.normalize not in (None, "fo"):
         raise UsageError(f"--normalize: {args.normalize!r} is not 'fo' (the only normalisation)")
     theorems = parse_theorems(args.theorem)
-    rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
-                      strict=len(theorems) == 1)
-    sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
+    with unlimited_int_digits():  # exact inputs and values may have any number of digits
+        rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
+                          strict=len(theorems) == 1)
+        sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
     return 0

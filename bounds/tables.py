@@ -8,6 +8,7 @@ given), ``applicable``, ``reason`` (None when applicable) and ``fo``, ``trunc``,
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,7 +24,7 @@ from .lemmas import to_float
 from .params import BoundsInputError, NotApplicable, exact_point
 from .theorems import ESTIMATORS, arguments, broken_condition, get_theorem
 
-__all__ = ["bound_rows", "format_rows", "FORMATS"]
+__all__ = ["bound_rows", "format_rows", "FORMATS", "unlimited_int_digits"]
 
 FORMATS = ("table", "json", "csv", "latex")
 _INPUTS = ("K", "L", "alpha", "H", "h", "M")
@@ -122,10 +123,18 @@ def format_rows(rows: list[dict], fmt: str = "table", *, normalize=None) -> str:
         formatter = {"table": _table, "json": _json, "csv": _csv, "latex": _latex}[fmt]
     except KeyError:
         raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}") from None
-    limit = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)  # exact values for K = 10,000 have more than 4300 digits
-    try:
+    with unlimited_int_digits():
         return formatter(rows, normalize)
+
+
+@contextlib.contextmanager
+def unlimited_int_digits():
+    """Lift Python's 4300-digit limit on int <-> str conversion for the duration: exact values for
+    K = 10,000, and inputs like ``--alpha 1e5000``, have more digits."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
     finally:
         sys.set_int_max_str_digits(limit)
 

@@ -188,6 +188,10 @@ def test_alpha_h_beyond_float64_gives_inf_or_0_never_a_traceback_or_nan(capsys):
     data = rows(capsys, "--alpha", "1e400", "--K", "5", "--L", "1,5", "--theorem", "3.6")
     assert [[r[k] for k in ("fo", "trunc", "binom")] for r in data] == [[float("inf")] * 3,
                                                                       [float("inf"), 0.0, 0.0]]
+    # more than Python's default 4300-digit limit on int -> str: still rows, not an error
+    huge = rows(capsys, "--alpha", "1e5000", "--K", "5", "--L", "1", "--theorem", "3.6")[0]
+    assert huge["alpha"] == "1" + "0" * 5000
+    assert huge["fo"] == float("inf")
     # alpha*H = 10^-400: (11a) = 5*10^-400 + ... is below float64, so 0.0 (and exactly so in --exact)
     tiny = rows(capsys, "--alpha", "1e-400", "--K", "5", "--L", "1", "--theorem", "3.6")[0]
     assert tiny["fo"] == 0.0
