@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import torch
@@ -208,22 +209,31 @@ def peak_mib(config: dict) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"]
 
 
-def memory_table(names, Ks, modes, threads, bar):
+def memory_table(names, Ks, modes, threads, jobs, bar):
     """Rows (model, K, hvp mode): the estimators' peak memory, and maml_autograd's (no hvp mode;
-    measured once per model and K, repeated on each row)."""
-    rows = []
+    measured once per model and K, repeated on each row). ``jobs`` subprocesses run at a time:
+    each measures only its own peak, so running them side by side changes no number."""
+    configs = []
     for name in names:
         for K in Ks:
             base = {"name": name, "K": K, "threads": threads}
-            unrolled = peak_mib({**base, "what": "maml_autograd", "L": K, "chunk": None, "mode": "loop"})
-            bar.update()
+            configs.append(((name, K, "maml_autograd"),
+                            {**base, "what": "maml_autograd", "L": K, "chunk": None, "mode": "loop"}))
             for mode in modes:
-                row = [name, K, mode]
-                for _, what, L, chunk in MEMORY_COLUMNS:
-                    row.append(peak_mib({**base, "what": what, "L": L(K), "chunk": chunk, "mode": mode}))
-                    bar.update()
-                rows.append([*row, unrolled])
-    return rows
+                for header, what, L, chunk in MEMORY_COLUMNS:
+                    configs.append(((name, K, mode, header),
+                                    {**base, "what": what, "L": L(K), "chunk": chunk, "mode": mode}))
+
+    def measure(item):
+        key, config = item
+        value = peak_mib(config)
+        bar.update()
+        return key, value
+
+    with ThreadPoolExecutor(jobs) as pool:
+        peaks = dict(pool.map(measure, configs))
+    return [[name, K, mode, *(peaks[name, K, mode, c[0]] for c in MEMORY_COLUMNS),
+             peaks[name, K, "maml_autograd"]] for name in names for K in Ks for mode in modes]
 
 
 # -- output ------------------------------------------------------------------------------------------
@@ -252,6 +262,8 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="mlp,conv")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess memory table")
     parser.add_argument("--memory-only", action="store_true", help="only the memory table")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="memory subprocesses run side by side (each measures its own peak)")
     parser.add_argument("--meta-batch", action="store_true",
                         help="only the meta-batch table: 8 tasks one at a time vs vmap_tasks=True")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
@@ -281,7 +293,7 @@ def main(argv=None) -> int:
     n_mem = 0 if args.no_memory else len(names) * len(Ks) * (1 + len(MODES) * len(MEMORY_COLUMNS))
     with tqdm(total=n_time + n_mem, desc="bench_estimators", file=sys.stderr) as bar:
         timed = None if args.memory_only else time_tables(names, Ks, args.quick, repeats, bar)
-        mem_rows = [] if args.no_memory else memory_table(names, Ks, MODES, args.threads, bar)
+        mem_rows = [] if args.no_memory else memory_table(names, Ks, MODES, args.threads, args.jobs, bar)
 
     print(f"# machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) of "
           f"{os.cpu_count()} CPU(s); torch {torch.__version__}; Python "
