@@ -13,6 +13,7 @@ import pytest
 
 import binomgbml
 from bounds.plotting import presets
+from bounds.plotting.output import LOG_RANGE, log_drawable
 
 
 def theorem_3_6(K, L, x):
@@ -143,6 +144,7 @@ def test_plot_bounds_vs_alpha_skips_points_outside_theorem_3_8(tmp_path, capsys)
     (["bounds", "--vs", "L", "--out", "D", "--theorem", "3.10", "--M", "3"], "--theorem 3.10"),
     (["bounds", "--vs", "L", "--out", "D", "--normalize", "max"], "--normalize"),
     (["figure2", "--out", "D", "--K", "5,6"], "--K: '5,6'"),
+    (["figure2", "--out", ""], "--out ''"),
     (["figure2", "--out", "D", "--preset", "a4"], "--preset"),
     (["figure2", "--out", "D", "--usetex"], "--usetex"),
     (["poster", "--out", "D"], "poster"),
@@ -155,6 +157,28 @@ def test_bad_input_is_one_line_exit_2(argv, needle, capsys, monkeypatch, tmp_pat
     lines = out.err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], out.err
     assert not (tmp_path / "D").exists()  # nothing written on bad input
+
+
+def test_values_beyond_the_log_axis_range_are_in_the_csv_not_drawn(tmp_path, capsys):
+    # fo at alpha = 1e56 is about 1e280: drawn, it made matplotlib's log locator overflow (traceback)
+    status, out = run_cli(["bounds", "--vs", "alpha", "--alpha", "1/4,1e56", "--L", "0",
+                           "--out", str(tmp_path), "--data", "--formats", "png"], capsys)
+    assert status == 0, out.err
+    rows = read_csv(tmp_path / "bounds_vs_alpha.csv")
+    assert [r["alpha"] for r in rows] == ["1/4", str(10 ** 56)]
+    for row in rows:
+        want = expected(row)
+        assert [float(row[e]) for e in ("fo", "trunc", "binom")] == [
+            want[e] for e in ("fo", "trunc", "binom")]
+    assert 1e279 < float(rows[1]["fo"]) < 1e281
+    caption = (tmp_path / "bounds_vs_alpha.txt").read_text()
+    assert "3 nonzero value(s) outside 1e-200 to 1e+200" in caption  # fo, trunc, binom at 1e56
+
+
+def test_log_drawable_keeps_only_the_reliable_range():
+    x, y = log_drawable([0, 1, 2, 3, 4, 5, 6], [0.0, 1e-201, 1e-200, 1.0, 1e200, 1e201, math.inf])
+    assert x.tolist() == [2, 3, 4] and y.tolist() == [1e-200, 1.0, 1e200]
+    assert LOG_RANGE == (1e-200, 1e200)
 
 
 def test_out_that_is_a_file_is_an_error(tmp_path, capsys):

@@ -5,7 +5,9 @@ bounds, divided exactly when normalised) and is converted to float only at the e
 CSV value is the correctly rounded float of the exact bound. A point that breaks its theorem's
 conditions (:func:`bounds.not_applicable`) is left out of the plot, kept in the CSV as a row with
 ``applicable=False`` and its reason, and named in a note on the panel. Values the log axis cannot
-show (an exact 0, e.g. trunc and binom at L = K; inf, a bound beyond float64) are in the CSV only.
+show (an exact 0, e.g. trunc and binom at L = K; inf, a bound beyond float64; anything outside
+:data:`~.output.LOG_RANGE`, where matplotlib's log axis breaks) are in the CSV only, and the
+caption counts the nonzero ones.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 
 import bounds
 
-from .output import Plot
+from .output import LOG_RANGE, Plot, log_drawable
 from .presets import preset as preset_params
 
 __all__ = ["PARAMS", "ESTIMATORS", "CSV_COLUMNS", "BoundPoint", "bound_point", "bound_points",
@@ -126,21 +128,23 @@ def _note(points: list[BoundPoint], vs: str) -> str | None:
 
 def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: str = "",
           group: int = 0, grouped: bool = False) -> int:
-    """Draw one series per estimator; positive finite values only (log axis). Returns #drawn."""
-    drawn = 0
+    """Draw one series per estimator, only the values a log axis shows (:func:`log_drawable`:
+    no 0, no inf, nothing beyond :data:`LOG_RANGE`). Returns how many nonzero values were
+    left out as off-scale (the exact zeros at L = K are expected and not counted)."""
+    off_scale = 0
     for est in estimators:
-        xy = [(float(p.params[vs]), p.values[est]) for p in points
-              if p.values is not None and 0 < p.values[est] < float("inf")]
-        if not xy:
+        applicable = [p for p in points if p.values is not None]
+        x, y = log_drawable([float(p.params[vs]) for p in applicable],
+                            [p.values[est] for p in applicable])
+        off_scale += sum(1 for p in applicable if p.values[est] != 0) - len(y)
+        if not len(y):
             continue
         style = dict(STYLE[est])
         if grouped:
             style["linestyle"] = GROUP_DASHES[group % len(GROUP_DASHES)]
             style["marker"] = None if est == "fo" else GROUP_MARKERS[group % len(GROUP_MARKERS)]
-        x, y = zip(*xy)
         ax.plot(x, y, label=LABELS[est] + label_suffix, **style)
-        drawn += 1
-    return drawn
+    return off_scale
 
 
 def _finish_axes(ax, vs: str, normalize: str | None, xs, note: str | None) -> None:
@@ -156,6 +160,14 @@ def _finish_axes(ax, vs: str, normalize: str | None, xs, note: str | None) -> No
     if note:
         ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize="x-small", va="bottom",
                 ha="left", color="0.25")
+
+
+def _off_scale_note(count: int) -> str:
+    """A caption sentence for nonzero values not drawn (outside :data:`LOG_RANGE`)."""
+    if not count:
+        return ""
+    return (f" {count} nonzero value(s) outside {LOG_RANGE[0]:g} to {LOG_RANGE[1]:g} (beyond what the "
+            f"log axis can show) are not drawn; the CSV (--data) has them.")
 
 
 FIGURE2_PANELS = (("a", "3.6"), ("b", "3.8"), ("c", "3.10"))
@@ -175,13 +187,13 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
     fixed = {"K": K, "alpha": alpha, "H": H, "h": h, "M": M}
     Ls = range(0, int(K) + 1)
     rc = preset_params(preset, ncols=3, usetex=usetex, height_to_width=0.9)
-    rows, omitted = [], []
+    rows, omitted, off_scale = [], [], 0
     with matplotlib.rc_context(rc):
         fig = Figure()
         axes = fig.subplots(1, 3, sharey=True)
         for ax, (panel, theorem) in zip(axes, FIGURE2_PANELS):
             points = bound_points(theorem, "L", Ls, fixed, normalize="fo")
-            _draw(ax, points, "L", ESTIMATORS)
+            off_scale += _draw(ax, points, "L", ESTIMATORS)
             _finish_axes(ax, "L", "fo", Ls, _note(points, "L"))
             ax.set_title(f"({panel}) Theorem {theorem}")
             rows += [p.row(panel, "fo") for p in points]
@@ -195,7 +207,7 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
                f"bounds are 0 (both estimators are exact there) and fall off the log axis.")
     for panel, p in omitted:
         caption += f" ({panel}) L = {p.params['L']} left out: {p.reason}."
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption)
+    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
 
 
 def _grid(fixed: dict) -> list[dict]:
@@ -218,7 +230,7 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
         raise ValueError(f"--estimators {unknown[0]!r}: must be among {', '.join(ESTIMATORS)}")
     groups = [(t, combo) for t in theorems for combo in _grid(fixed)]
     grouped = len(groups) > 1
-    rows, notes, omitted = [], [], []
+    rows, notes, omitted, off_scale = [], [], [], 0
     rc = preset_params(preset, usetex=usetex)
     with matplotlib.rc_context(rc):
         fig = Figure()
@@ -231,7 +243,8 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
             varying = {k: v for k, v in combo.items() if isinstance(fixed[k], (list, tuple))}
             suffix = (f", Thm {theorem}" if len(theorems) > 1 else "") + "".join(
                 f", {MATH_NAMES[k]} = {_exact(v)}$" for k, v in varying.items())
-            _draw(ax, points, vs, estimators, label_suffix=suffix, group=i, grouped=grouped)
+            off_scale += _draw(ax, points, vs, estimators, label_suffix=suffix, group=i,
+                               grouped=grouped)
             rows += [p.row(str(i), normalize) for p in points]
             omitted += [p for p in points if p.reason is not None]
             note = _note(points, vs)
@@ -249,4 +262,4 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
     caption = (f"Error bounds of Theorem(s) {', '.join(theorems)} against {vs}"
                + (", normalised to the FOMAML bound" if normalize else " (multiples of ||g||)") + ".")
     caption += "".join(f" {vs} = {p.params[vs]} left out: {p.reason}." for p in omitted)
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption)
+    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))

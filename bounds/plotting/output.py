@@ -8,13 +8,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 from .presets import vector_output
 
-__all__ = ["FORMATS", "Plot", "write_csv"]
+__all__ = ["FORMATS", "LOG_RANGE", "Plot", "log_drawable", "out_directory", "write_csv"]
 
 #: the formats every figure is written in, unless asked otherwise
 FORMATS = ("pdf", "svg", "png")
+
+#: the values a matplotlib log axis draws reliably. Beyond them (matplotlib 3.11: data near
+#: 1e280 and up, or spanning ~500 decades) its tick locator overflows with a traceback or the axis
+#: limits silently collapse to [1, 10]; such values stay in the CSV but are not drawn.
+LOG_RANGE = (1e-200, 1e200)
+
+
+def log_drawable(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """The points of (x, y) a log y axis can show: ``y`` within :data:`LOG_RANGE` (so no 0, no
+    inf or NaN, no value beyond what matplotlib's log axis handles)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = (y >= LOG_RANGE[0]) & (y <= LOG_RANGE[1])
+    return x[keep], y[keep]
 
 
 @dataclass
@@ -40,9 +54,7 @@ class Plot:
         if unknown:
             raise ValueError(f"--formats {','.join(formats)}: {unknown[0]!r} is not one of "
                              f"{', '.join(FORMATS)}")
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r}: exists and is not a directory")
+        out = out_directory(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = []
         with matplotlib.rc_context(self.rc | vector_output()):
@@ -58,6 +70,17 @@ class Plot:
         if data:
             paths.append(write_csv(out / f"{name}.csv", self.columns, self.rows))
         return paths
+
+
+def out_directory(out_dir: str | Path) -> Path:
+    """``out_dir`` as a Path, checked before anything is computed or written: not empty, and not
+    an existing file. It need not exist yet (:meth:`Plot.save` creates it)."""
+    if not str(out_dir):
+        raise ValueError("--out '': must name a directory")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r}: exists and is not a directory")
+    return out
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> Path:

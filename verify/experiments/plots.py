@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bounds.plotting.output import Plot
+from bounds.plotting.output import Plot, log_drawable
 from bounds.plotting.presets import preset as preset_params
 
 from .sinusoid import ESTIMATORS, SinusoidResult
@@ -27,19 +27,12 @@ OVERLAY_NOTE = ("Thin dashed lines: the Theorem 3.6 bounds (11b), (11c) times ||
                 "averaged like the errors.")
 
 
-def _positive(x, y):
-    """Points drawable on a log axis (an exact 0, e.g. at L = K, is not)."""
-    x, y = np.asarray(x), np.asarray(y)
-    keep = (y > 0) & np.isfinite(y)
-    return x[keep], y[keep]
-
-
 def _lines(ax, x, values: dict, bounds: dict | None, marker: bool, suffix: str = "") -> None:
     for e in ESTIMATORS:
-        ax.plot(*_positive(x, values[e]), color=COLORS[e], marker=MARKERS[e] if marker else None,
+        ax.plot(*log_drawable(x, values[e]), color=COLORS[e], marker=MARKERS[e] if marker else None,
                 label=LABELS[e] + suffix)
         if bounds is not None:
-            ax.plot(*_positive(x, bounds[e]), color=COLORS[e], lw=0.6, alpha=0.7, ls="--",
+            ax.plot(*log_drawable(x, bounds[e]), color=COLORS[e], lw=0.6, alpha=0.7, ls="--",
                     label=f"bound (11{'b' if e == 'trunc' else 'c'})")
 
 
