@@ -214,6 +214,9 @@ def test_cli_table(capsys):
     (["--batches", "two"], "--batches"),
     (["--workers", "0"], "--workers 0"),
     (["--tasks", "0"], "--tasks 0"),
+    (["--seed", str(2 ** 64)], f"--seed {2 ** 64}"),  # was torch's "Overflow when unpacking long long"
+    (["--K", "1001"], "--K 1001"),  # was numpy's "Maximum allowed dimension exceeded" for huge K
+    (["--out", ""], "--out ''"),  # checked before the run, not after it
 ])
 def test_cli_bad_input_is_one_line_exit_2(argv, needle, capsys):
     status, out = _cli(argv + ["--no-progress"], capsys)

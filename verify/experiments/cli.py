@@ -65,12 +65,15 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.data and not args.out:
         raise binomgbml.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
+    from bounds.plotting.output import out_directory
     from bounds.plotting.presets import preset
 
     from . import plots
     from .sinusoid import SinusoidConfig, run
 
     preset(args.preset)  # validate before the run, not after it
+    if args.out is not None:
+        out_directory(args.out)
     config = SinusoidConfig(batches=args.batches, K=args.K, alpha=args.alpha, seed=args.seed,
                             batch_L=min(4, args.K) if args.batch_L is None else args.batch_L,
                             tasks=args.tasks)

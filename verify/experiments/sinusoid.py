@@ -38,6 +38,8 @@ __all__ = ["SinusoidConfig", "SinusoidResult", "mlp", "sample_tasks", "task_erro
            "spectral_norms", "theorem_3_6_overlay", "batch_generators", "run_batch", "run"]
 
 ESTIMATORS = ("trunc", "binom")
+#: the largest K accepted (the paper uses K = 5; beyond a few hundred a run takes hours)
+MAX_K = 1000
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ class SinusoidConfig:
     def __post_init__(self):
         checks = [
             ("batches", self.batches >= 1, "must be a positive integer"),
-            ("K", self.K >= 1, "must be a positive integer"),
+            ("K", 1 <= self.K <= MAX_K, f"must be an integer in 1..{MAX_K} (every task keeps K "
+                                        "points and evaluates both estimators at every L = 0..K)"),
             ("alpha", self.alpha > 0 and math.isfinite(self.alpha), "must be positive and finite"),
-            ("seed", self.seed >= 0, "must be a non-negative integer"),
+            ("seed", 0 <= self.seed < 2 ** 64, "must be an integer in 0..2**64-1 (a torch seed)"),
             ("batch_L", 0 <= self.batch_L <= self.K, f"must be in 0..K = 0..{self.K}"),
             ("tasks", self.tasks >= 1, "must be a positive integer"),
             ("support", self.support >= 1, "must be a positive integer"),
