@@ -6,7 +6,9 @@ L=0..5, for all three theorems. See docs/bounds.md.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import math
 import re
 import sys
 from fractions import Fraction
@@ -17,6 +19,9 @@ from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
 from .theorems import THEOREMS
 
 __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
+
+#: the most parameter points one command evaluates (each is a Python-level row)
+MAX_POINTS = 1_000_000
 
 #: the paper's Figure 2 setting
 FIGURE_2 = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
@@ -49,6 +54,8 @@ def parse_integers(flag: str, text: str, minimum: int) -> list[int]:
             if n < minimum:
                 what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
                 raise UsageError(f"{flag}: {n} is not {what}")
+        if numbers[-1] - numbers[0] >= MAX_POINTS:
+            raise UsageError(f"{flag}: range {item!r} has more than {MAX_POINTS:,} values")
         values += list(range(numbers[0], numbers[-1] + 1))
     return list(dict.fromkeys(values))
 
@@ -110,6 +117,12 @@ def _points(args) -> list[dict]:
                  for n in ("alpha", "H", "h")}
     if L is not None and len(K) == 1 and len(L) == 1 and L[0] > K[0]:
         raise UsageError(f"--L: {L[0]} is outside 0..K = 0..{K[0]}")
+    sorted_l = sorted(L) if L is not None else None
+    count = (sum(k + 1 if L is None else bisect.bisect_right(sorted_l, k) for k in K)
+             * math.prod(len(rationals[n]) for n in ("alpha", "H", "h")) * len(M))
+    if count > MAX_POINTS:  # one Python row each: ~10^5 rows per 10 s
+        raise UsageError(f"--K/--L/--alpha/--H/--h/--M: the sweep has {count:,} parameter points, "
+                         f"more than {MAX_POINTS:,}; narrow it (or evaluate arrays with bounds.evaluate)")
     points = []
     for k in K:
         for l_, a, H, h, m in itertools.product(L if L is not None else range(k + 1), rationals["alpha"],

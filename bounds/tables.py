@@ -44,7 +44,7 @@ def bound_rows(theorems, points, *, exact=False, normalize=None, strict=False) -
     rows = []
     for theorem in map(get_theorem, theorems):
         block = []
-        for p in checked:
+        for p in _progress(checked, f"Theorem {theorem.number}: conditions", at_least=100_000):
             condition = broken_condition(theorem, p)
             reason = None if condition is None else f"Theorem {theorem.number}: {condition.reason(p)}"
             if reason and strict:
@@ -73,9 +73,17 @@ def _row(number: str, p: dict, reason) -> dict:
     return row
 
 
+def _progress(items, description: str, at_least: int):
+    """``items``, with a progress bar on stderr when there are at least ``at_least`` of them."""
+    if len(items) < at_least:
+        return items
+    from tqdm import tqdm
+    return tqdm(items, desc=description, file=sys.stderr, leave=False)
+
+
 def _exact_values(number, points, normalize):
     out = []
-    for p in points:
+    for p in _progress(points, f"Theorem {number}: exact bounds", at_least=1_000):
         values = _exact.THEOREM_FUNCTIONS[number](*arguments(number, p))
         values = {k: Fraction(v) for k, v in values.items()}
         if normalize:

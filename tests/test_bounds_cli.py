@@ -158,6 +158,9 @@ def test_exact_large_k_prints_full_rationals(capsys):
     (["--alpha", "-0.5"], ["--alpha", "-0.5", "not positive"]),
     (["--alpha", "-1/4"], ["--alpha", "-1/4", "not positive"]),  # not mistaken for an option
     (["--L", "-1:2"], ["--L", "-1", "integer >= 0"]),
+    (["--K", "1:100000"], ["--K/--L", "5,000,150,000 parameter points", "more than 1,000,000"]),
+    (["--K", "1:10000000000000"], ["--K", "'1:10000000000000'", "more than 1,000,000 values"]),
+    (["--alpha", "1e5000", "--theorem", "3.8"], ["--alpha/--H", "alpha*H = 1000", "0 < alpha <= 1/H"]),
     (["--alpha", "1e400", "--normalize", "fo"], ["--normalize fo", "alpha*H", "10^400", "--exact"]),
     (["--alpha", "1e-400", "--normalize", "fo", "--theorem", "3.8"], ["--normalize fo", "10^-400", "--exact"]),
     (["--H", "abc"], ["--H", "'abc'", "not a number"]),
