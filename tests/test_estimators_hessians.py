@@ -19,7 +19,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import estimators
-from estimators import EstimatorInputError, Trajectory, binom, fo, hybrid, imaml, maml, trunc
+from estimators import (
+    EstimatorInputError,
+    Trajectory,
+    binom,
+    fo,
+    hybrid,
+    imaml,
+    maml,
+    trunc,
+)
 from estimators import reference as ref
 
 RTOL = 1e-12
