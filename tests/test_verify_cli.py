@@ -100,6 +100,8 @@ def test_out_that_cannot_be_a_directory_is_one_line_and_exit_2(capsys, tmp_path)
     ({"id": "thm3.8.fo", "params": [1, 2]}, "witness params=[1, 2] must be a JSON object"),
     ({"id": "prop3.1", "params": {"K": 1, "L": 1, "alpha": "1"}}, "the prop3.1 witness has no 'hessians'"),
     ({"id": "lemB.5", "params": {"K": 3}}, "the lemB.5 witness has no 'params.L'"),
+    ({"id": "thm3.8.binom", "params": {"K": 2, "L": 0, "alpha": "1", "H": "1"},
+      "hessians": [[["1"]], [["1", "2"]]], "g": ["1"]}, "witness hessians is ragged"),
 ])
 def test_replay_of_an_incomplete_witness_is_one_line_and_exit_2(capsys, tmp_path, witness, fragment):
     path = tmp_path / "w.json"

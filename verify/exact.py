@@ -30,6 +30,8 @@ def as_fraction(value, name="value") -> Fraction:
 def fraction_array(values, name="value") -> np.ndarray:
     """A nested list / array of numbers or "p/q" strings as an object array of Fractions."""
     arr = np.asarray(values, dtype=object)
+    if any(isinstance(x, (list, tuple)) for x in arr.ravel()):
+        raise ValueError(f"{name} is ragged: nested lists of unequal lengths, expected a rectangular array")
     return np.vectorize(lambda x: as_fraction(x, name), otypes=[object])(arr) if arr.size else arr
 
 
