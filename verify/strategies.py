@@ -91,7 +91,8 @@ def bound_parameters(draw, *, theorem, K=None, L=None, alpha=None, H=None, h=Non
     ``theorem`` is "3.6" (alpha > 0, H > 0, 0 <= L <= K), "3.8" (adds alpha <= 1/H) or "3.10"
     (adds 0 < h <= H and 1 <= M <= min(L, K - L), Assumption 3.9). ``h`` and ``M`` are None
     except for 3.10. Each argument is a value, a strategy or None (drawn). For 3.6, alpha*H is
-    drawn up to ``max_alpha_H``. ``exact=True`` draws Fractions, else floats.
+    drawn up to ``max_alpha_H``. ``exact=True`` draws Fractions (given floats convert exactly,
+    before the conditions are checked), else floats.
     """
     theorem = _check_choice("theorem", _draw(draw, theorem), tuple(THEOREM_ASSUMPTION))
     min_K = max(_check_int("min_K", min_K, 1), 2 if theorem == "3.10" else 1)
