@@ -13,6 +13,7 @@ caption counts the nonzero ones.
 from __future__ import annotations
 
 import itertools
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Rational
@@ -20,6 +21,7 @@ from numbers import Rational
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from tqdm import tqdm
 
 import bounds
 
@@ -31,6 +33,8 @@ __all__ = ["PARAMS", "ESTIMATORS", "CSV_COLUMNS", "BoundPoint", "bound_point", "
 
 PARAMS = ("K", "L", "alpha", "H", "h", "M")
 ESTIMATORS = ("fo", "trunc", "binom")
+#: sweeps of this many points or more show a progress bar (stderr)
+PROGRESS_AT = 500
 CSV_COLUMNS = ("panel", "theorem", *PARAMS, "normalize", "applicable", "reason", *ESTIMATORS)
 
 STYLE = {  # estimator -> line style
@@ -105,11 +109,15 @@ def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None =
     """``theorem``'s bounds at each ``vs = x`` for x in ``xs``, the other parameters from ``fixed``.
 
     In a sweep over K or L, points with L > K are left out (as ``binomgbml bounds`` does).
+    Exact evaluation grows like K^2 over a K sweep, so sweeps of PROGRESS_AT points or more show
+    a progress bar on stderr.
     """
     if vs not in AXIS_LABELS:
         raise ValueError(f"--vs {vs!r}: must be one of {', '.join(AXIS_LABELS)}")
+    xs = list(xs)
     points = []
-    for x in xs:
+    for x in tqdm(xs, desc=f"Theorem {theorem}: exact bounds", file=sys.stderr, leave=False,
+                  disable=len(xs) < PROGRESS_AT):
         params = dict(fixed) | {vs: x}
         if params.get("L") is not None and params.get("K") is not None and params["L"] > params["K"]:
             continue
