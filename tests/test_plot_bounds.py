@@ -13,6 +13,8 @@ import pytest
 
 import binomgbml
 from bounds.plotting import presets
+from bounds.plotting import bounds_figure
+from bounds.plotting.figures import bound_point
 from bounds.plotting.output import LOG_RANGE, log_drawable
 
 
@@ -173,6 +175,18 @@ def test_values_beyond_the_log_axis_range_are_in_the_csv_not_drawn(tmp_path, cap
     assert 1e279 < float(rows[1]["fo"]) < 1e281
     caption = (tmp_path / "bounds_vs_alpha.txt").read_text()
     assert "3 nonzero value(s) outside 1e-200 to 1e+200" in caption  # fo, trunc, binom at 1e56
+
+
+def test_api_reads_floats_as_decimals_and_names_bad_values():
+    point = bound_point("3.6", {"K": 5, "L": 2, "alpha": 0.1, "H": 1})
+    assert point.params["alpha"] == Fraction(1, 10)  # not the binary 3602879701896397/2**55
+    want = theorem_3_6(5, 2, Fraction(1, 10))
+    assert point.values == {e: float(v) for e, v in want.items()}
+    for alpha, needle in (("abc", "alpha = 'abc'"), (math.nan, "alpha = nan"), ([], "alpha = []")):
+        with pytest.raises(ValueError, match=re.escape(needle)):
+            bound_point("3.6", {"K": 5, "L": 2, "alpha": alpha, "H": 1})
+    with pytest.raises(ValueError, match="no --L value given"):
+        bounds_figure(["3.6"], "L", [], {"K": 5, "alpha": "1/4", "H": 1})
 
 
 def test_log_drawable_keeps_only_the_reliable_range():

@@ -13,6 +13,7 @@ caption counts the nonzero ones.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,27 +72,30 @@ def _to_float(value: Fraction) -> float:
         return float("inf") if value > 0 else float("-inf")
 
 
-def _exact(value):
-    """An exact input for ``bounds.evaluate(..., exact=True)``: int, Fraction, or None."""
+def _exact(name: str, value):
+    """An exact input for ``bounds.evaluate(..., exact=True)``: int, Fraction, or None.
+
+    A float is read as the decimal it prints as (0.1 is 1/10, as ``--alpha 0.1`` is on the command
+    line), not as its binary value 3602879701896397/36028797018963968."""
     if value is None or isinstance(value, int):
         return value
     if isinstance(value, Rational):
         return Fraction(value)
-    if isinstance(value, str):
-        return Fraction(value)
-    if isinstance(value, float):  # the float's exact binary value; NaN and inf raise
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} = {value!r}: must be a finite number")
+    if isinstance(value, (str, float)):
         try:
-            return Fraction(value)
-        except (ValueError, OverflowError):
-            raise ValueError(f"{value!r}: must be a finite number") from None
-    raise ValueError(f"{value!r}: expected an int, a fraction or a decimal")
+            return Fraction(repr(value) if isinstance(value, float) else value)
+        except ValueError:
+            raise ValueError(f"{name} = {value!r}: not a number (write e.g. 1/4 or 0.25)") from None
+    raise ValueError(f"{name} = {value!r}: expected an int, a fraction or a decimal")
 
 
 def bound_point(theorem: str, params: dict, normalize: str | None = None) -> BoundPoint:
     """Evaluate ``theorem`` exactly at ``params`` (keys of :data:`PARAMS`); divide by fo if asked."""
     if normalize not in (None, "fo"):
         raise ValueError(f"--normalize {normalize!r}: must be 'fo' or absent")
-    params = {k: _exact(params.get(k)) for k in PARAMS}
+    params = {k: _exact(k, params.get(k)) for k in PARAMS}
     thm = bounds.get_theorem(theorem)
     args = [params[k] for k in PARAMS]
     reason = bounds.not_applicable(thm, *args)
@@ -209,7 +213,7 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
         for ax in axes[1:]:
             ax.set_ylabel("")
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3)
-    setting = ", ".join(f"{k}={_exact(v)}" for k, v in fixed.items())
+    setting = ", ".join(f"{k}={_exact(k, v)}" for k, v in fixed.items())
     caption = (f"Estimation error upper bounds of Theorems (a) 3.6, (b) 3.8 and (c) 3.10, normalised "
                f"to the FOMAML bound, against L ({setting}). At L = K the TruncMAML and BinomMAML "
                f"bounds are 0 (both estimators are exact there) and fall off the log axis.")
@@ -246,11 +250,12 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
         for i, (theorem, combo) in enumerate(groups):
             points = bound_points(theorem, vs, xs, combo, normalize)
             if all(p.reason is not None for p in points):
-                reason = points[0].reason if points else f"every point has L > K for --vs {vs}"
+                reason = (points[0].reason if points else f"no --{vs} value given" if not len(xs)
+                          else f"every point has L > K for --vs {vs}")
                 raise ValueError(f"--theorem {theorem}: no plotted point is applicable ({reason})")
             varying = {k: v for k, v in combo.items() if isinstance(fixed[k], (list, tuple))}
             suffix = (f", Thm {theorem}" if len(theorems) > 1 else "") + "".join(
-                f", {MATH_NAMES[k]} = {_exact(v)}$" for k, v in varying.items())
+                f", {MATH_NAMES[k]} = {_exact(k, v)}$" for k, v in varying.items())
             off_scale += _draw(ax, points, vs, estimators, label_suffix=suffix, group=i,
                                grouped=grouped)
             rows += [p.row(str(i), normalize) for p in points]
