@@ -5,6 +5,7 @@ import csv
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -156,6 +157,14 @@ def test_worker_processes_give_the_same_numbers():
         assert np.array_equal(serial.error[e], parallel.error[e])
         assert np.array_equal(serial.bound[e], parallel.bound[e])
     assert np.array_equal(serial.H, parallel.H)
+
+
+@pytest.mark.parametrize("field, value", [("batches", 1.5), ("K", "5"), ("tasks", True),
+                                          ("seed", 0.0), ("alpha", "0.01")])
+def test_config_rejects_values_of_the_wrong_type(field, value):
+    flag = "--" + field.replace("_", "-")
+    with pytest.raises(ValueError, match=f"^{flag} {re.escape(repr(value))}: must be"):
+        SinusoidConfig(**{field: value})
 
 
 def _cli(argv, capsys):

@@ -63,6 +63,13 @@ class SinusoidConfig:
     hvp: str = "loop"
 
     def __post_init__(self):
+        integers = ("batches", "K", "seed", "batch_L", "tasks", "support", "query", "power_iterations")
+        for name in integers:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"--{name.replace('_', '-')} {value!r}: must be an integer")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float, np.floating)):
+            raise ValueError(f"--alpha {self.alpha!r}: must be a real number")
         checks = [
             ("batches", self.batches >= 1, "must be a positive integer"),
             ("K", 1 <= self.K <= MAX_K, f"must be an integer in 1..{MAX_K} (every task keeps K "
