@@ -121,6 +121,17 @@ def test_plot_bounds_overlays_and_csv(tmp_path, capsys):
     assert not (tmp_path / "bounds_vs_K.svg").exists()
 
 
+def test_plot_bounds_vs_K_sweeps_1_to_10_by_default(tmp_path, capsys):
+    status, out = run_cli(["bounds", "--vs", "K", "--L", "1,2", "--out", str(tmp_path), "--data",
+                           "--formats", "png"], capsys)
+    assert status == 0, out.err
+    rows = read_csv(tmp_path / "bounds_vs_K.csv")
+    assert [(r["K"], r["L"]) for r in rows] == (
+        [(str(K), "1") for K in range(1, 11)] + [(str(K), "2") for K in range(2, 11)])  # L <= K
+    for row in rows:
+        assert float(row["binom"]) == expected(row)["binom"]
+
+
 def test_plot_bounds_vs_alpha_skips_points_outside_theorem_3_8(tmp_path, capsys):
     status, out = run_cli(["bounds", "--vs", "alpha", "--alpha", "1/4,1/2,1,2", "--theorem", "3.8",
                            "--L", "2", "--out", str(tmp_path), "--data", "--name", "a"], capsys)
@@ -140,6 +151,8 @@ def test_plot_bounds_vs_alpha_skips_points_outside_theorem_3_8(tmp_path, capsys)
     (["bounds", "--vs", "L", "--out", "D", "--alpha", "1/0"], "--alpha: '1/0'"),
     (["bounds", "--vs", "L", "--out", "D", "--H", "abc"], "--H: 'abc'"),
     (["bounds", "--vs", "alpha", "--out", "D"], "--alpha"),
+    (["bounds", "--vs", "K", "--out", "D", "--K", "5"], "--K: '5' gives one value"),  # a 1-point "curve"
+    (["bounds", "--vs", "L", "--out", "D", "--L", "3"], "--L: '3' gives one value"),
     (["bounds", "--vs", "L", "--out", "D", "--theorem", "3.7"], "--theorem: '3.7'"),
     (["bounds", "--vs", "L", "--out", "D", "--estimators", "fo,best"], "--estimators: 'best'"),
     (["bounds", "--vs", "L", "--out", "D", "--formats", "gif"], "--formats: 'gif'"),

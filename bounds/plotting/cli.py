@@ -24,6 +24,8 @@ __all__ = ["main"]
 #: the paper's Figure 2 setting, the defaults of every parameter flag here
 DEFAULTS = {"K": "5", "alpha": "1/4", "H": "1", "h": "1/10", "M": "1"}
 INTEGER_MINIMUM = {"K": 1, "L": 0, "M": 1}
+#: --vs K without --K sweeps K = 1..SWEPT_K_MAX
+SWEPT_K_MAX = 10
 
 
 def _common(p: argparse.ArgumentParser, preset: str) -> None:
@@ -48,7 +50,7 @@ def _parser() -> ArgumentParser:
     b = sub.add_parser("bounds", help="bounds against L, K or alpha; lists give overlaid curves",
                        epilog="Parameters not swept may be comma lists: one curve group per "
                               "combination. Defaults: the Figure 2 setting (K=5, alpha=1/4, H=1, "
-                              "h=1/10, M=1), L=0..K when swept and 1 otherwise.")
+                              "h=1/10, M=1), L=0..K and K=1..10 when swept, L=1 otherwise.")
     _common(b, "column")
     b.add_argument("--vs", required=True, choices=["L", "K", "alpha"], help="the x axis")
     b.add_argument("--theorem", default="3.6", help="3.6 (default), 3.8, 3.10, a comma list, or all")
@@ -90,9 +92,12 @@ def _bounds(args):
               for n, text in given.items()}
     if args.vs == "L" and given["L"] is None:
         values["L"] = list(range(max(values["K"]) + 1))
+    if args.vs == "K" and given["K"] is None:
+        values["K"] = list(range(1, SWEPT_K_MAX + 1))
     xs = values.pop(args.vs)
-    if args.vs == "alpha" and len(xs) < 2:
-        raise UsageError(f"--alpha: {given['alpha']!r} gives one value; --vs alpha needs a comma list")
+    if len(xs) < 2:
+        raise UsageError(f"--{args.vs}: {given[args.vs]!r} gives one value; --vs {args.vs} needs a "
+                         f"comma list{'' if args.vs == 'alpha' else ' or a range a:b'}")
     fixed = {n: v[0] if len(v) == 1 else v for n, v in values.items()}
     estimators = [e.strip() for e in args.estimators.split(",")]
     for e in estimators:
