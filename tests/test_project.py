@@ -42,5 +42,14 @@ def test_dispatcher_help_lists_every_subcommand(capsys):
 
 
 def test_console_script_is_installed_and_answers():
+    script = Path(sys.executable).with_name("binomgbml")
+    assert script.exists(), "the binomgbml console script is not installed"
+    proc = subprocess.run([str(script), "bounds", "--K", "2", "--L", "1", "--theorem", "3.6"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[2].split()[:3] == ["3.6", "2", "1"]
+
+
+def test_python_dash_m_binomgbml_answers():
     proc = subprocess.run([sys.executable, "-m", "binomgbml", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "bounds" in proc.stdout
