@@ -10,7 +10,8 @@
 
 from .figures import bounds_figure, figure2
 from .output import FORMATS, Plot
-from .presets import COLUMN_WIDTH_IN, PRESETS, TEXT_WIDTH_IN, LaTeXUnavailable, column, iclr, neurips, preset
+from .presets import (COLUMN_WIDTH_IN, PRESETS, TEXT_WIDTH_IN, LaTeXUnavailable, column, iclr,
+                      neurips, preset)
 
 __all__ = ["figure2", "bounds_figure", "Plot", "FORMATS", "PRESETS", "preset", "iclr",
            "neurips", "column", "TEXT_WIDTH_IN", "COLUMN_WIDTH_IN", "LaTeXUnavailable"]

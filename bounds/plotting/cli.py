@@ -10,7 +10,6 @@ comma lists and inclusive ranges a:b for K, L, M; decimals or fractions like 1/4
 from __future__ import annotations
 
 import argparse
-from fractions import Fraction
 
 from binomgbml import ArgumentParser, UsageError
 

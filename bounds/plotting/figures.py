@@ -197,7 +197,7 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
     caption.
     """
     fixed = {"K": K, "alpha": alpha, "H": H, "h": h, "M": M}
-    Ls = range(0, int(K) + 1)
+    Ls = range(int(K) + 1)
     rc = preset_params(preset, ncols=3, usetex=usetex, height_to_width=0.9)
     rows, omitted, off_scale = [], [], 0
     with matplotlib.rc_context(rc):

@@ -49,11 +49,11 @@ def _parser() -> binomgbml.ArgumentParser:
 
 def _table(result) -> str:
     mean = result.mean_error()
-    lines = [f"sinusoid: K={result.config.K} alpha={result.config.alpha} "
-             f"batches={result.config.batches} seed={result.config.seed} "
-             f"({result.seconds:.1f} s); mean over batches of the task-mean ||est - maml||",
-             f"mean ||g|| = {result.grad_norm.mean():.6g}, mean ||maml|| = {result.maml_norm.mean():.6g},"
-             f" mean estimated H = {result.H.mean():.6g}",
+    lines = [(f"sinusoid: K={result.config.K} alpha={result.config.alpha} "
+              f"batches={result.config.batches} seed={result.config.seed} "
+              f"({result.seconds:.1f} s); mean over batches of the task-mean ||est - maml||"),
+             (f"mean ||g|| = {result.grad_norm.mean():.6g}, mean ||maml|| = "
+              f"{result.maml_norm.mean():.6g}, mean estimated H = {result.H.mean():.6g}"),
              f"{'L':>3} {'trunc':>12} {'binom':>12} {'trunc/binom':>12}"]
     for L, (t, b) in enumerate(zip(mean["trunc"], mean["binom"])):
         ratio = f"{t / b:12.4g}" if b > 0 else f"{'-':>12}"

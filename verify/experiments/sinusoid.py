@@ -72,8 +72,8 @@ class SinusoidConfig:
             raise ValueError(f"--alpha {self.alpha!r}: must be a real number")
         checks = [
             ("batches", self.batches >= 1, "must be a positive integer"),
-            ("K", 1 <= self.K <= MAX_K, f"must be an integer in 1..{MAX_K} (every task keeps K "
-                                        "points and evaluates both estimators at every L = 0..K)"),
+            ("K", 1 <= self.K <= MAX_K, (f"must be an integer in 1..{MAX_K} (every task keeps K "
+                                         "points and evaluates both estimators at every L = 0..K)")),
             ("alpha", self.alpha > 0 and math.isfinite(self.alpha), "must be positive and finite"),
             ("seed", 0 <= self.seed < 2 ** 64, "must be an integer in 0..2**64-1 (a torch seed)"),
             ("batch_L", 0 <= self.batch_L <= self.K, f"must be in 0..K = 0..{self.K}"),
