@@ -297,7 +297,8 @@ def main(argv=None) -> int:
 
     print(f"# machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) of "
           f"{os.cpu_count()} CPU(s); torch {torch.__version__}; Python "
-          f"{platform.python_version()}; float64; median of {repeats} run(s)\n")
+          f"{platform.python_version()}; float64"
+          + ("\n" if args.memory_only else f"; median of {repeats} run(s)\n"))
     if timed:
         est_rows, chain_rows, ratio_rows = timed
         print("## Estimator time per meta-gradient, wall / CPU (ms; trajectory built beforehand)\n")
