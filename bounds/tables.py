@@ -147,13 +147,14 @@ def unlimited_int_digits():
         sys.set_int_max_str_digits(limit)
 
 
-def _text(value) -> str:
-    """A bound value as text: "p/q" exactly, shortest round-trip repr for floats, inf."""
+def _text(value, float_format=repr) -> str:
+    """A bound value as text: "p/q" exactly, inf, and floats through ``float_format`` (by default
+    the shortest round-trip repr; the table passes 6 significant digits)."""
     if value is None:
         return ""
     if isinstance(value, Fraction):
         return str(value)
-    return "inf" if math.isinf(value) else repr(value)
+    return "inf" if math.isinf(value) else float_format(value)
 
 
 def _columns(rows):
@@ -166,19 +167,13 @@ def _table(rows, normalize):
     head = ["theorem"] + names + list(ESTIMATORS) + ["note"]
     body = []
     for r in rows:
-        values = [_short(r[k]) if r["applicable"] else "n/a" for k in ESTIMATORS]
+        values = [_text(r[k], "{:.6g}".format) if r["applicable"] else "n/a" for k in ESTIMATORS]
         body.append([r["theorem"]] + ["" if r[n] is None else str(r[n]) for n in names] + values
                     + [r["reason"] or ""])
     widths = [max(len(x) for x in column) for column in zip(head, *body)]
     title = "# error bounds / fo bound of the same theorem" if normalize else "# error bounds / ||g_t^K||"
     lines = [title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip() for line in [head] + body]
     return "\n".join(lines)
-
-
-def _short(value) -> str:
-    if isinstance(value, Fraction):
-        return str(value)
-    return "inf" if math.isinf(value) else f"{value:.6g}"
 
 
 _INF_TOKEN = "__binomgbml_inf__"
