@@ -1,22 +1,18 @@
 """The ``binomgbml`` command: a thin dispatcher over the toolkit's subcommands.
 
 Each subcommand lives in its own package and is imported only when it runs, so that
-``binomgbml bounds`` never pays for importing torch.
-
-Conventions shared by every subcommand (see docs/):
-
-* a subcommand is a function ``main(argv: list[str]) -> int``;
-* bad input is reported by raising :class:`UsageError` (or any ``ValueError``) whose message
-  names the offending flag or value and the condition it breaks; the dispatcher prints it as one
-  line ``binomgbml SUB: error: MESSAGE`` on stderr and exits with status 2, without a traceback;
-* :class:`ArgumentParser` is ``argparse.ArgumentParser`` with its errors routed the same way.
+``binomgbml bounds`` never pays for importing torch. What the subcommands share (a subcommand is
+``main(argv) -> int``; bad input is one line on stderr and exit status 2; ``ArgumentParser``,
+``UsageError``, the table from library parameter names to flags) is in ``cli_common``, below
+them; this dispatcher sits above them and no package imports it.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+
+from cli_common import ArgumentParser, UsageError, run_command
 
 __all__ = ["ArgumentParser", "UsageError", "main"]
 
@@ -30,17 +26,6 @@ SUBCOMMANDS = {
 }
 
 
-class UsageError(ValueError):
-    """Bad command-line input: reported as one line, exit status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors raise :class:`UsageError` instead of exiting."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(message)
-
-
 def _usage() -> str:
     lines = ["usage: binomgbml SUBCOMMAND [options]   (binomgbml SUBCOMMAND --help)", "", "subcommands:"]
     lines += [f"  {name:<16} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
@@ -52,14 +37,7 @@ def run(sub: str, argv: list[str]) -> int:
     target, _ = SUBCOMMANDS[sub]
     module_name, func_name = target.split(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    try:
-        return int(func(argv) or 0)
-    except ValueError as exc:  # UsageError and the packages' own input errors
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"binomgbml {sub}: error: {message}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `binomgbml bounds | head`
-        return 0
+    return run_command(sub, func, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

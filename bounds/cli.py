@@ -1,7 +1,8 @@
 """``binomgbml bounds``: evaluate the bounds of Theorems 3.6, 3.8 and 3.10 at a point or a sweep.
 
 With no flags it prints the paper's Figure 2 setting: K=5, alpha=1/4, H=1, h=1/10, M=1 and
-L=0..5, for all three theorems. See docs/bounds.md.
+L=0..5, for all three theorems, as printed; ``--variant corrected`` prints the proven
+replacements of the bounds that are false in general, ``--variant all`` both. See docs/bounds.md.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import re
 import sys
 from fractions import Fraction
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError, flag
 
+from .evaluation import VARIANTS
+from .papers import THEOREMS
+from .params import NotApplicable
 from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
-from .theorems import THEOREMS
 
 __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
 
@@ -33,6 +36,8 @@ Every combination is evaluated; in a sweep, points with L > K are skipped. Witho
 over 0..K. With no parameter flag at all the Figure 2 setting is used (K=5, alpha=1/4, H=1,
 h=1/10, M=1); otherwise K, alpha, H default to 5, 1/4, 1 and h, M to not given (Theorem 3.10
 rows are then not applicable). Numeric values beyond float64 are printed as inf, never NaN.
+--variant printed (default) prints the bounds as the paper states them, marking the ones that are
+false in general; corrected prints the proven replacements (docs/errata.md); all prints both.
 """
 
 
@@ -103,6 +108,8 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
     parser.add_argument("--normalize", help="'fo': divide each bound by the same theorem's fo bound")
     parser.add_argument("--format", default="table", help="table (default), json, csv or latex")
+    parser.add_argument("--variant", default="printed",
+                        help="printed (default, as in the paper), corrected, or all (both)")
     return parser
 
 
@@ -155,9 +162,15 @@ def main(argv: list[str]) -> int:
         raise UsageError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")
     if args.normalize not in (None, "fo"):
         raise UsageError(f"--normalize: {args.normalize!r} is not 'fo' (the only normalisation)")
+    if args.variant not in VARIANTS:
+        raise UsageError(f"--variant: {args.variant!r} is not one of {', '.join(VARIANTS)}")
     theorems = parse_theorems(args.theorem)
     with unlimited_int_digits():  # exact inputs and values may have any number of digits
-        rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
-                          strict=len(theorems) == 1)
+        try:
+            rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
+                              strict=len(theorems) == 1, variant=args.variant)
+        except NotApplicable as exc:
+            raise UsageError(f"{exc.render(flag)}; ask --theorem all to list such points as "
+                             "not-applicable rows") from None
         sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
     return 0

@@ -2,7 +2,9 @@
 
 import sys
 
-from binomgbml import run
+from cli_common import run_command
+
+from .cli import verify_main
 
 if __name__ == "__main__":
-    sys.exit(run("verify", sys.argv[1:]))
+    sys.exit(run_command("verify", verify_main, sys.argv[1:]))

@@ -19,7 +19,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError
 
 __all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
 

@@ -17,10 +17,10 @@ import numpy as np
 
 from .exact import fraction_array, sq_norm, to_float_array
 
-__all__ = ["ESTIMATORS", "error_matrices", "exact_error", "spectral_witness_direction"]
+__all__ = ["BOUNDED", "error_matrices", "exact_error", "spectral_witness_direction"]
 
 #: estimators whose error the paper bounds
-ESTIMATORS = ("fo", "trunc", "binom")
+BOUNDED = ("fo", "trunc", "binom")
 
 
 def error_matrices(hessians, alpha, L, estimator):
@@ -44,7 +44,7 @@ def error_matrices(hessians, alpha, L, estimator):
     if estimator == "trunc":
         return P - P_L
     if estimator != "binom":
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     partial = [eye] + [np.zeros_like(eye)] * L  # partial[l]: ordered l-fold products so far
     for k in range(K):
         step = -alpha * hessians[..., k, :, :]
@@ -66,7 +66,7 @@ def exact_error(hessians, g, alpha, L, estimator):
     elif estimator == "binom":
         estimate = ref.truncated_expansion(H, g, alpha, L)
     else:
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     return exact - np.asarray(estimate, dtype=object)
 
 
