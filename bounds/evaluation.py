@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from .params import BoundsInputError, NotApplicable, exact_point, format_value, numeric_point
-from .statement import Hypotheses, Theorem
+from .statement import Bound, Hypotheses, Theorem, Variant
 
 __all__ = ["VARIANTS", "get_theorem", "bind", "broken", "not_applicable", "applicable",
            "require_applicable", "checked_numeric", "numeric_result", "evaluate", "values",
-           "variants_for"]
+           "variants_for", "bound_value"]
 
 #: what ``variant=`` accepts: the paper's statements, their proven replacements, or both
 VARIANTS = ("printed", "corrected", "all")
@@ -105,10 +105,11 @@ def applicable(theorem: Theorem | str, *args: Any, **kwargs: Any) -> np.ndarray:
     return ok
 
 
-def require_applicable(theorem: Theorem, p: Mapping[str, Any], scalar: bool) -> None:
+def require_applicable(theorem: Theorem, p: Mapping[str, Any], scalar: bool,
+                       hypotheses: Hypotheses | None = None) -> None:
     """Raise NotApplicable at the first point of the validated numeric point ``p`` (arrays) that
-    breaks the theorem's conditions."""
-    hyp = theorem.hypotheses
+    breaks the theorem's conditions (or ``hypotheses``, those of one of its variants)."""
+    hyp = hypotheses or theorem.hypotheses
     shape = np.shape(next(v for v in p.values() if v is not None))
     for par in hyp.parameters:
         if p[par.name] is None:
@@ -139,6 +140,28 @@ def numeric_result(log_value: Any, what: str = "a bound") -> Any:
     if np.isnan(out).any():
         raise RuntimeError(f"internal error: {what} gave NaN")
     return float(out) if np.ndim(out) == 0 else out
+
+
+def bound_value(bound: Bound, variant: Variant, point: Mapping[str, Any], *, exact: bool) -> Any:
+    """One variant of one bound at a point (a dict; keys beyond the signature are ignored): a
+    Fraction (``exact``), else float64 (arrays broadcast). The variant's hypotheses are checked
+    (NotApplicable names the first broken one)."""
+    theorem = get_theorem(bound.theorem)
+    hyp = bound.hypotheses_of(variant)
+    formula = bound.formula_of(variant)
+    if exact:
+        p = exact_point(hyp.signature, point)
+        why = broken(hyp, p)
+        if why:
+            raise NotApplicable(f"{theorem.name}: {why[0]}", why[1])
+        return Fraction(formula.exact(*theorem.arguments(p)))
+    p = numeric_point(hyp.signature, point)
+    require_applicable(theorem, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
+    if formula.log is None:
+        raise ValueError(f"{bound.id} ({variant.name}) has no vectorised evaluator")
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        args = theorem.arguments(p, "numpy")
+        return numeric_result(formula.log(*args), bound.id)
 
 
 def variants_for(theorem: Theorem, variant: str) -> tuple[str, ...]:

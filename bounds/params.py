@@ -65,7 +65,12 @@ class Parameter:
     * ``needed_by``: for a parameter some statements do without: who needs it ("Assumption 3.9"),
       so that a point without it reads "h is not given (Assumption 3.9 needs the
       strong-convexity constant h)";
-    * ``symbol``: its LaTeX (``\\alpha``); ``sympy`` assumptions follow from ``kind``.
+    * ``symbol``: its LaTeX (``\\alpha``); ``sympy`` assumptions follow from ``kind``;
+    * ``sample``, ``favour``, ``scale``: where checks draw examples (not a fact of any statement):
+      values in ``sample = (lo, hi)`` times the value of the parameter ``scale`` (alpha in units
+      of 1/H: the bounds read alpha H), cut to what the conditions allow, the ``favour`` values
+      often (the first one on every other start of an adversarial search: alpha H = 1, the edge
+      of alpha <= 1/H); an integer without another bound is drawn up to ``sample[1]``.
     """
 
     name: str
@@ -75,6 +80,9 @@ class Parameter:
     maximum: str | None = None
     needed_by: str = ""
     symbol: str = ""
+    sample: tuple[Any, Any] = (Fraction(1, 4), 4)
+    favour: tuple[Any, ...] = (1,)
+    scale: str | None = None
 
     @property
     def sym(self) -> Sym:

@@ -243,6 +243,24 @@ class Statement:
         """The registry id of a variant: the statement's id, then the variant's name."""
         return self.id if variant.kind == "printed" else f"{self.id}.{variant.name}"
 
+    def variant_reference(self, variant: Variant) -> str:
+        """Where a variant is stated: the paper for the printed and restricted ones (with the
+        restriction), the proof for a corrected one ("docs/errata.md V1")."""
+        if variant.kind == "printed" or (variant.kind == "restricted" and not variant.conditions):
+            return self.reference
+        if variant.kind == "corrected":
+            return variant.proof.split(":")[0] or self.reference
+        return f"{self.reference}, {variant.restriction}"
+
+    def variant_text(self, variant: Variant) -> str:
+        """One line: the statement's text, restricted ("..., for commuting Hessians"), or the
+        variant's own."""
+        if variant.text:
+            return variant.text
+        if variant.kind == "restricted":
+            return f"{self.text}, for {variant.restriction}"
+        return self.text
+
     def hypotheses_of(self, variant: Variant) -> Hypotheses:
         """The hypotheses a variant is stated under."""
         return self.hypotheses.extended(variant.assumptions, variant.conditions)
@@ -354,8 +372,18 @@ def _compare(a: Any, b: Any, op: str) -> bool:
 
 @dataclass(frozen=True, repr=False)
 class Claim(Statement):
-    """A claim of the text that only a check against the estimators can decide (a bound is
-    attained, a bound is loose). Its data live here; its check is in ``verify.registry``."""
+    """A claim of the text that only a check against the estimators can decide. Its data live
+    here; ``kind`` names the check ``verify.registry`` runs for it:
+
+    * "attained": the theorem's bounds are attained where their printed variants say
+      (``Variant.attained_at``);
+    * "not attained": the bound ``subject`` (a key of the theorem) is never attained;
+    * "bound": the claim is the bound ``subject`` (a statement id) read another way (Lemma B.2
+      at i = K is (11a)), checked as that bound.
+    """
+
+    kind: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import fraction_array, sq_norm, to_float_array
+from .rationals import fraction_array, sq_norm, to_float_array
 
 __all__ = ["BOUNDED", "error_matrices", "exact_error", "spectral_witness_direction"]
 

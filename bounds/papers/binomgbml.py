@@ -48,18 +48,20 @@ def _sp() -> Any:
 # ================================================================================================
 # parameters, assumptions, conditions
 
-P_K = Parameter("K", "integer", "inner steps K", minimum=1)
+P_K = Parameter("K", "integer", "inner steps K", minimum=1, sample=(1, 6))
 P_L = Parameter("L", "integer", "truncation L", minimum=0, maximum="K")
-P_ALPHA = Parameter("alpha", "positive", "inner step size alpha", symbol=r"\alpha")
+P_ALPHA = Parameter("alpha", "positive", "inner step size alpha", symbol=r"\alpha",
+                    sample=(Fraction(1, 12), 2), favour=(1, Fraction(1, 4)), scale="H")
 P_H = Parameter("H", "positive", "Lipschitz constant H of the gradient")
-P_h = Parameter("h", "positive", "the strong-convexity constant h", needed_by="Assumption 3.9")
+P_h = Parameter("h", "positive", "the strong-convexity constant h", needed_by="Assumption 3.9",
+                sample=(Fraction(1, 100), 1), favour=(Fraction(1, 10), Fraction(1, 100)), scale="H")
 P_M = Parameter("M", "integer", "the number M of strongly convex points", minimum=1,
-              needed_by="Assumption 3.9")
+                needed_by="Assumption 3.9")
 #: the paper's parameters, in the order ``bounds.evaluate`` takes them
 PARAMETERS = (P_K, P_L, P_ALPHA, P_H, P_h, P_M)
 #: Lemma B.2's power i and Lemma B.7's real gamma
 P_i = Parameter("i", "integer", "power i of Lemma B.2", minimum=0)
-P_GAMMA = Parameter("gamma", "real", "real gamma of Lemma B.7")
+P_GAMMA = Parameter("gamma", "real", "real gamma of Lemma B.7", sample=(-3, 3), favour=(-1, 0, 1))
 OTHER_PARAMETERS = (P_i, P_GAMMA)
 
 _K, _L, _alpha, _H, _h, _M = (p.sym for p in PARAMETERS)
@@ -173,7 +175,7 @@ ORDER_3_6 = Relation(
              text="e_bin < e_tr < e_fo for 1 <= L <= K - 1")),
     sides=_order_sides, op="<")
 SHARP_3_6 = Claim("thm3.6.sharp", "Theorem 3.6, text after it", "(11a-c) attained at H^k = -H I",
-                  HYPOTHESES_3_6, (Variant("printed", "printed", "holds"),))
+                  HYPOTHESES_3_6, (Variant("printed", "printed", "holds"),), kind="attained")
 
 theorem_3_6 = Theorem("3.6", "Theorem 3.6 (restated as Theorem B.1)", HYPOTHESES_3_6,
                       {"fo": BOUND_11A, "trunc": BOUND_11B, "binom": BOUND_11C},
@@ -233,12 +235,14 @@ _V2 = "docs/errata.md V2: P^K - P^L = (Q - I) P^L, ||P^L|| <= 1, V1's telescopin
 BOUND_12A = _bound("3.8", "fo", "(12a)", HYPOTHESES_3_8,
                    Formula(lambda K, L, x: 1 - (1 - x) ** K, lambda K, L, x: _log_power_gap(K, x),
                            _sym_12a, "1 - (1 - alpha H)^K"),
-                   _commuting(), Variant("corrected", "corrected", "corrected", F_12A_CORRECTED, proof=_V1),
+                   _commuting(), Variant("corrected", "corrected", "corrected", F_12A_CORRECTED, proof=_V1,
+                                         text="FOMAML error <= min(K aH, 2) |g| (corrected (12a))"),
                    status="false in general", attained_at=lambda p: [p["H"]] * p["K"])
 BOUND_12B = _bound("3.8", "trunc", "(12b)", HYPOTHESES_3_8,
                    Formula(lambda K, L, x: 1 - (1 - x) ** (K - L),
                            lambda K, L, x: _log_power_gap(K - L, x), _sym_12b, "1 - (1 - alpha H)^(K-L)"),
-                   _commuting(), Variant("corrected", "corrected", "corrected", F_12B_CORRECTED, proof=_V2),
+                   _commuting(), Variant("corrected", "corrected", "corrected", F_12B_CORRECTED, proof=_V2,
+                                         text="TruncMAML error <= min((K - L) aH, 2) |g| (corrected (12b))"),
                    status="false in general",
                    attained_at=lambda p: [p["H"]] * (p["K"] - p["L"]) + [0 * p["H"]] * p["L"])
 BOUND_12C = _bound("3.8", "binom", "(12c)", HYPOTHESES_3_8,
@@ -279,7 +283,7 @@ C_ALPHA_3_8 = Quantity("3.8", "c_alpha", "Theorem 3.8 proof", "bound e K/(L+1) o
 
 SHARP_3_8 = Claim("thm3.8.sharp", "Section 3.2, after Theorem 3.8",
                   "(12a) attained at H^k = H I; (12b) at H I for k < K-L, 0 after", HYPOTHESES_3_8,
-                  (Variant("printed", "printed", "holds"),))
+                  (Variant("printed", "printed", "holds"),), kind="attained")
 L_BELOW_K = Condition("L <= K-1", (_L <= _K - 1,))
 L_BELOW_K_MINUS_1 = Condition("L <= K-2", (_L <= _K - 2,))
 LOOSE_3_8 = Claim("thm3.8.loose", "Section 3.2, after Theorem 3.8",
@@ -288,7 +292,8 @@ LOOSE_3_8 = Claim("thm3.8.loose", "Section 3.2, after Theorem 3.8",
                   (Variant("printed", "printed", "false in general",
                            proof="docs/errata.md V4 (attained at L = K - 1, H^k = H I)"),
                    Variant("corrected", "restricted", "holds", conditions=(L_BELOW_K_MINUS_1,),
-                           text="(12c) is not attained for L <= K - 2 (d = 1 Hessians)")))
+                           text="(12c) is not attained for L <= K - 2 (d = 1 Hessians)")),
+                  kind="not attained", subject="binom")
 
 
 def _superexp_3_8(p: Mapping[str, Any]) -> list[Any]:
@@ -423,7 +428,9 @@ BOUND_13A = _bound("3.10", "fo", "(13a)", HYPOTHESES_3_10,
                                    "min{[(1 + alpha H)^(K-M) - 1] (1 - alpha h)^M + (H/h) [1 - (1 - alpha h)^M], "
                                    "(1 + alpha H)^(K-M) (1 - alpha h)^M + 1}"),
                            proof="docs/errata.md V3: Lemma B.2 on the first K - M factors, telescoping "
-                                 "over the last M"),
+                                 "over the last M",
+                           text="FOMAML error <= min{[(1+aH)^{K-M} - 1](1-ah)^M + (H/h)[1 - (1-ah)^M], "
+                                "(1+aH)^{K-M}(1-ah)^M + 1} |g| (corrected (13a))"),
                    status="false in general")
 BOUND_13B = _bound("3.10", "trunc", "(13b)", HYPOTHESES_3_10,
                    Formula(_exact_13b, _log_13b, _sym_13b,
@@ -618,7 +625,8 @@ def _b7_sides(p: Mapping[str, Any]) -> list[Any]:
 
 LEMMA_B2 = Claim("lemB.2", "Lemma B.2, eq. (30)",
                  "||P^i - I|| <= (1 + aH)^i - 1 (i = K: P^i is the product of the last i factors)",
-                 HYPOTHESES_3_6, (Variant("printed", "printed", "holds"),))
+                 HYPOTHESES_3_6, (Variant("printed", "printed", "holds"),), kind="bound",
+                 subject="thm3.6.fo")
 LEMMA_B5 = Relation("lemB.5", "Lemma B.5", "C(K, L) < (eK/L)^L for L = 0, ..., K", Hypotheses(_KL),
                     (Variant("printed", "printed", "false in general",
                              proof="docs/errata.md B3, V5 (fails at L = 0)"),

@@ -1,8 +1,12 @@
-"""The two kinds of checkable statement: error bounds, and exact claims.
+"""The two kinds of check of a statement: error bounds, and exact claims.
 
-* :class:`BoundStatement` -- an error bound (``verify.search.BoundClaim``): Hypothesis plus
-  adversarial search, violations confirmed exactly;
-* :class:`ExactStatement` -- an identity or a claim about exact numbers: Hypothesis over exact
+A check is a registry entry: the id it runs under (a statement's id, or a variant's:
+"thm3.8.fo.corrected"), where the statement is printed, its assumption label and one-line text
+(read from the statement in ``bounds`` where there is one), and how to run and replay it.
+
+* :class:`BoundCheck` -- an error bound (``verify.search.BoundClaim``, one variant of a bound of
+  ``bounds``): Hypothesis plus adversarial search, violations confirmed exactly;
+* :class:`ExactCheck` -- an identity or a claim about exact numbers: Hypothesis over exact
   rational cases, each examined in exact arithmetic (Fractions, ``estimators.reference``), so a
   failing case is itself the proof of a violation.
 
@@ -13,24 +17,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from .exact import fraction_array, fraction_str
+from .rationals import fraction_array, fraction_str
 from .search import BoundClaim, Result, hypothesis_find, parse_params, replay_bound, search_bound
 
-__all__ = ["BoundStatement", "ExactStatement", "Statement", "case_to_json", "json_to_case"]
+__all__ = ["BoundCheck", "ExactCheck", "Check", "case_to_json", "json_to_case"]
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One statement of the paper: id, where it is printed, its assumption, a one-line text."""
+class Check:
+    """The check of one statement (or variant): id, where it is printed, its assumption, a
+    one-line text; ``statement`` and ``variant`` are the ``bounds`` objects it checks, if any."""
 
     id: str
     reference: str
     assumption: str
     text: str
+    statement: Any = None
+    variant: Any = None
+
+    @property
+    def status(self) -> str | None:
+        """The status ``bounds`` records for the variant checked here (None: not in ``bounds``)."""
+        return None if self.variant is None else self.variant.status
 
     def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
         """Check the statement: Hypothesis ``examples``, adversarial ``starts`` (bounds only)."""
@@ -41,7 +53,7 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class BoundStatement(Statement):
+class BoundCheck(Check):
     """``||P^K g - estimate|| <= bound ||g||``: see :class:`verify.search.BoundClaim`."""
 
     claim: BoundClaim = None
@@ -80,7 +92,7 @@ def json_to_case(witness: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class ExactStatement(Statement):
+class ExactCheck(Check):
     """A claim checked exactly on cases drawn by Hypothesis.
 
     ``cases()`` is a strategy of cases (dicts with "params" and optionally "hessians", "H_K",

@@ -89,13 +89,14 @@ def is_psd(matrix) -> bool:
 
 
 def spectrum_violation(matrix, lo, hi) -> str | None:
-    """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None."""
+    """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None;
+    an end that is None is open."""
     A = np.asarray(matrix, dtype=object)
     if not (A == A.T).all():
         return "not symmetric"
     eye = np.eye(A.shape[0], dtype=int).astype(object)
-    if not is_psd(A - eye * Fraction(lo)):
+    if lo is not None and not is_psd(A - eye * Fraction(lo)):
         return f"has an eigenvalue below {fraction_str(lo)}"
-    if not is_psd(eye * Fraction(hi) - A):
+    if hi is not None and not is_psd(eye * Fraction(hi) - A):
         return f"has an eigenvalue above {fraction_str(hi)}"
     return None
