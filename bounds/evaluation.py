@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .params import BoundsInputError, NotApplicable, exact_point, format_value, numeric_point
+from .params import (
+    BoundsInputError,
+    NotApplicable,
+    exact_point,
+    format_value,
+    numeric_point,
+)
 from .statement import Bound, Hypotheses, Theorem, Variant
 
 __all__ = ["VARIANTS", "get_theorem", "bind", "broken", "not_applicable", "applicable",

@@ -121,7 +121,9 @@ def to_fraction(name: str, value: Any, *, floats: Literal["refuse", "decimal"] =
     ``floats="decimal"`` it is read as the decimal it prints as (0.1 is 1/10, as on the command
     line), not as its binary value.
     """
-    if isinstance(value, (float, np.floating)) and floats == "decimal" and np.isfinite(value):
+    if isinstance(value, (float, np.floating)) and floats == "decimal":
+        if not np.isfinite(value):
+            raise BoundsInputError(f"{name} = {value!r} is not a finite number", (name,))
         return Fraction(repr(float(value)))
     if isinstance(value, (bool, float, np.floating)):
         raise BoundsInputError(f"{name} = {value!r}: exact mode needs an int, a Fraction or a "

@@ -14,8 +14,8 @@ from typing import Any
 
 import sympy as sp
 
-from .params import Parameter
 from .papers import PARAMETERS
+from .params import Parameter, to_fraction
 
 __all__ = ["SYMBOLS", "symbol", "rational", "substitute", "sp",
            "K", "L", "M", "i", "l", "alpha", "H", "h", "gamma"]
@@ -36,12 +36,15 @@ SYMBOLS: dict[str, sp.Symbol] = {name: symbol(p) for name, p in PARAMETERS.items
 K, L, M, i = SYMBOLS["K"], SYMBOLS["L"], SYMBOLS["M"], SYMBOLS["i"]
 alpha, H, h, gamma = SYMBOLS["alpha"], SYMBOLS["H"], SYMBOLS["h"], SYMBOLS["gamma"]
 #: the summation index of the binomial sums
-l = sp.Symbol("l", integer=True)  # noqa: E741
+l = sp.Symbol("l", integer=True)
 
 
 def rational(value: Any) -> Any:
-    """A SymPy Rational from an int, Fraction or "p/q" string."""
-    return sp.Rational(str(Fraction(value))) if not isinstance(value, sp.Basic) else value
+    """A SymPy Rational from an int, Fraction or "p/q" string (``bounds.params.to_fraction``)."""
+    if isinstance(value, sp.Basic):
+        return value
+    f = to_fraction("value", value)
+    return sp.Rational(f.numerator, f.denominator)
 
 
 def substitute(expr: Any, **values: Any) -> Any:

@@ -15,14 +15,22 @@ Both produce a :class:`verify.search.Result` and replay a witness exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .rationals import fraction_array, fraction_str
-from .search import BoundClaim, Result, hypothesis_find, parse_params, replay_bound, search_bound
+from .search import (
+    BoundClaim,
+    Result,
+    hypothesis_find,
+    parse_params,
+    replay_bound,
+    search_bound,
+)
 
 __all__ = ["BoundCheck", "ExactCheck", "Check", "case_to_json", "json_to_case"]
 

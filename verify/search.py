@@ -33,7 +33,13 @@ from bounds.statement import Bound, Hypotheses, Variant, spectrum
 
 from .measure import error_matrices, error_sq, spectral_witness_direction
 from .rationals import fraction_str, rationalize, sq_norm, to_float_array
-from .strategies import _Empty, draw_point, hessian_sequences, householder, statement_parameters
+from .strategies import (
+    _Empty,
+    draw_point,
+    hessian_sequences,
+    householder,
+    statement_parameters,
+)
 
 __all__ = ["TOL", "BoundClaim", "Result", "commute_exactly", "confirm_bound", "hypothesis_find", "parse_params",
            "replay_bound", "search_bound", "shrink_hessians"]

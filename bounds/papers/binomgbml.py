@@ -24,13 +24,37 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import checked_numeric, numeric_result
-from ..exact import RationalBracket, Sides, binomial_tail, binomials, e_power_bracket, polynomial
+from ..exact import (
+    RationalBracket,
+    Sides,
+    binomial_tail,
+    binomials,
+    e_power_bracket,
+    polynomial,
+)
 from ..expr import Condition, minimum
 from ..numeric import log_binomial_tail, log_comb, log_expm1, log_one_minus_power
-from ..params import BoundsInputError, NotApplicable, Parameter, exact_point, numeric_point, \
-    to_fraction, to_float
-from ..statement import COMMUTING, Assumption, Bound, Claim, Formula, Hypotheses, Quantity, \
-    Relation, Theorem, Variant
+from ..params import (
+    BoundsInputError,
+    NotApplicable,
+    Parameter,
+    exact_point,
+    numeric_point,
+    to_float,
+    to_fraction,
+)
+from ..statement import (
+    COMMUTING,
+    Assumption,
+    Bound,
+    Claim,
+    Formula,
+    Hypotheses,
+    Quantity,
+    Relation,
+    Theorem,
+    Variant,
+)
 
 __all__ = ["PARAMETERS", "ASSUMPTIONS", "THEOREMS", "LEMMAS", "STATEMENTS", "theorem_3_6",
            "theorem_3_8", "theorem_3_10", "lemma_b2", "lemma_b5", "lemma_b7", "theorem_3_8_envelope",
@@ -156,10 +180,14 @@ F_11C = Formula(lambda K, L, x: binomial_tail(K, L, x),
                 lambda K, L, x: _log_3_6(K, L, x, log_binomial_tail, True),
                 _sym_11c, "sum_{l=L+1}^{K} C(K, l) (alpha H)^l")
 
-_NEG_H = lambda p: [-p["H"]] * p["K"]  # noqa: E731  "attained upon setting H^k = -H I"
-BOUND_11A = _bound("3.6", "fo", "(11a)", HYPOTHESES_3_6, F_11A, attained_at=_NEG_H)
-BOUND_11B = _bound("3.6", "trunc", "(11b)", HYPOTHESES_3_6, F_11B, attained_at=_NEG_H)
-BOUND_11C = _bound("3.6", "binom", "(11c)", HYPOTHESES_3_6, F_11C, attained_at=_NEG_H)
+def _neg_h(p: Mapping[str, Any]) -> list[Any]:
+    """"attained upon setting H^k = -H I" (text after Theorem 3.6)."""
+    return [-p["H"]] * p["K"]
+
+
+BOUND_11A = _bound("3.6", "fo", "(11a)", HYPOTHESES_3_6, F_11A, attained_at=_neg_h)
+BOUND_11B = _bound("3.6", "trunc", "(11b)", HYPOTHESES_3_6, F_11B, attained_at=_neg_h)
+BOUND_11C = _bound("3.6", "binom", "(11c)", HYPOTHESES_3_6, F_11C, attained_at=_neg_h)
 
 
 def _order_sides(p: Mapping[str, Any]) -> list[Fraction]:

@@ -16,11 +16,9 @@ caption counts the nonzero ones.
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
-from numbers import Rational
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -28,7 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from tqdm import tqdm
 
 from ..evaluation import get_theorem, variants_for
-from ..params import to_float
+from ..params import to_float, to_fraction
 from ..tables import bound_rows
 from .output import LOG_RANGE, Plot, log_drawable
 from .presets import preset as preset_params
@@ -84,16 +82,7 @@ def _exact(name: str, value):
     line), not as its binary value 3602879701896397/36028797018963968."""
     if value is None or isinstance(value, int):
         return value
-    if isinstance(value, Rational):
-        return Fraction(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} = {value!r}: must be a finite number")
-    if isinstance(value, (str, float)):
-        try:
-            return Fraction(repr(value) if isinstance(value, float) else value)
-        except ValueError:
-            raise ValueError(f"{name} = {value!r}: not a number (write e.g. 1/4 or 0.25)") from None
-    raise ValueError(f"{name} = {value!r}: expected an int, a fraction or a decimal")
+    return to_fraction(name, value, floats="decimal")
 
 
 def bound_point(theorem: str, params: dict, normalize: str | None = None,
