@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 __all__ = ["ArgumentParser", "FLAGS", "UsageError", "error_message", "flag", "run_command"]
 
@@ -37,7 +38,7 @@ class UsageError(ValueError):
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` whose errors raise :class:`UsageError` instead of exiting."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 

@@ -13,6 +13,7 @@ import math
 import re
 import sys
 from fractions import Fraction
+from typing import Any
 
 from cli_common import ArgumentParser, UsageError, flag
 
@@ -27,7 +28,7 @@ __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
 MAX_POINTS = 1_000_000
 
 #: the paper's Figure 2 setting
-FIGURE_2 = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
+FIGURE_2: dict[str, list[Any]] = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
 
 EPILOG = """\
 sweeps: --K, --L, --M take an integer, a comma list (1,2,5) or an inclusive range a:b (0:5), or
@@ -113,9 +114,9 @@ def _parser() -> ArgumentParser:
     return parser
 
 
-def _points(args) -> list[dict]:
+def _points(args: Any) -> list[dict]:
     given = {n: getattr(args, n) for n in ("K", "L", "alpha", "H", "h", "M")}
-    defaults = FIGURE_2 if all(v is None for v in given.values()) else {
+    defaults: dict[str, list[Any]] = FIGURE_2 if all(v is None for v in given.values()) else {
         "K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [None], "M": [None]}
     K = parse_integers("--K", given["K"], 1) if given["K"] is not None else defaults["K"]
     L = parse_integers("--L", given["L"], 0) if given["L"] is not None else None
@@ -124,7 +125,7 @@ def _points(args) -> list[dict]:
                  for n in ("alpha", "H", "h")}
     if L is not None and len(K) == 1 and len(L) == 1 and L[0] > K[0]:
         raise UsageError(f"--L: {L[0]} is outside 0..K = 0..{K[0]}")
-    sorted_l = sorted(L) if L is not None else None
+    sorted_l = sorted(L) if L is not None else []
     count = (sum(k + 1 if L is None else bisect.bisect_right(sorted_l, k) for k in K)
              * math.prod(len(rationals[n]) for n in ("alpha", "H", "h")) * len(M))
     if count > MAX_POINTS:  # one Python row each: ~10^5 rows per 10 s

@@ -252,6 +252,6 @@ def evaluate(theorem: Theorem | str, *args: Any, exact: bool = False, variant: s
     p = numeric_point(thm.hypotheses.signature, given)
     require_applicable(thm, p, scalar)
     with np.errstate(over="ignore", under="ignore"):  # alpha*H may overflow to inf: handled
-        args = thm.arguments(p, "numpy")
-    out = values(thm, args, exact=False, variant=variant)
+        arguments = thm.arguments(p, "numpy")
+    out = values(thm, arguments, exact=False, variant=variant)
     return {k: float(v) for k, v in out.items()} if scalar else out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from fractions import Fraction
 from math import comb
-from typing import Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 __all__ = ["RationalBracket", "Sides", "binomial_tail", "binomials", "e_power_bracket", "polynomial"]
 
@@ -19,8 +19,8 @@ __all__ = ["RationalBracket", "Sides", "binomial_tail", "binomials", "e_power_br
 class Sides(NamedTuple):
     """Left- and right-hand side of a lemma's (in)equality."""
 
-    lhs: object
-    rhs: object
+    lhs: Any
+    rhs: Any
 
 
 class RationalBracket(NamedTuple):

@@ -28,14 +28,17 @@ import numpy as np
 __all__ = ["Expr", "Sym", "Num", "Relation", "Condition", "minimum", "maximum", "as_expr"]
 
 #: what an expression evaluates over: "exact" (ints, Fractions), "numpy" (float arrays)
-_MIN = {"exact": min, "numpy": np.minimum}
-_MAX = {"exact": max, "numpy": np.maximum}
+_MIN: dict[str, Callable[[Any, Any], Any]] = {"exact": min, "numpy": np.minimum}
+_MAX: dict[str, Callable[[Any, Any], Any]] = {"exact": max, "numpy": np.maximum}
 
 
 class Expr:
     """A node of an expression over named parameters."""
 
-    precedence = 9
+    @property
+    def precedence(self) -> int:
+        """Binding strength in text: atoms 9, products 2, sums 1."""
+        return 9
 
     def evaluate(self, values: Mapping[str, Any], backend: str = "exact") -> Any:
         raise NotImplementedError  # pragma: no cover
@@ -77,16 +80,16 @@ class Expr:
     def __rtruediv__(self, other: object) -> Expr:
         return _Binary("/", as_expr(other), self)
 
-    def __le__(self, other: object) -> Relation:  # type: ignore[override]
+    def __le__(self, other: object) -> Relation:
         return Relation(self, "<=", as_expr(other))
 
-    def __lt__(self, other: object) -> Relation:  # type: ignore[override]
+    def __lt__(self, other: object) -> Relation:
         return Relation(self, "<", as_expr(other))
 
-    def __ge__(self, other: object) -> Relation:  # type: ignore[override]
+    def __ge__(self, other: object) -> Relation:
         return Relation(self, ">=", as_expr(other))
 
-    def __gt__(self, other: object) -> Relation:  # type: ignore[override]
+    def __gt__(self, other: object) -> Relation:
         return Relation(self, ">", as_expr(other))
 
     def __repr__(self) -> str:
@@ -148,7 +151,7 @@ class _Binary(Expr):
     right: Expr
 
     @property
-    def precedence(self) -> int:  # type: ignore[override]
+    def precedence(self) -> int:
         return _PRECEDENCE[self.op]
 
     def evaluate(self, values: Mapping[str, Any], backend: str = "exact") -> Any:

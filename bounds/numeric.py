@@ -14,6 +14,7 @@ about ``|log(bound)| * 1e-16`` relative, plus the conditioning of the bound in x
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import betainc, gammaln
 
 __all__ = ["log_comb", "log_expm1", "log_one_minus_power", "log_binomial_tail"]
@@ -21,7 +22,7 @@ __all__ = ["log_comb", "log_expm1", "log_one_minus_power", "log_binomial_tail"]
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def _stirling_error(m):
+def _stirling_error(m: ArrayLike) -> np.ndarray:
     """``log(m!) - (m log m - m + log(2 pi m)/2)`` for m >= 1 (Stirling's remainder, small)."""
     m = np.asarray(m, dtype=float)
     out = np.empty_like(m)
@@ -34,7 +35,7 @@ def _stirling_error(m):
     return out
 
 
-def log_comb(n, k):
+def log_comb(n: ArrayLike, k: ArrayLike) -> np.ndarray:
     """``log C(n, k)`` for integer-valued float arrays; ``-inf`` where k < 0 or k > n.
 
     Written as ``k log(n/k) + (n-k) log(n/(n-k)) + log(n / (2 pi k (n-k)))/2`` plus Stirling
@@ -54,7 +55,7 @@ def log_comb(n, k):
     return out
 
 
-def log_expm1(t):
+def log_expm1(t: ArrayLike) -> np.ndarray:
     """``log(exp(t) - 1)`` for t >= 0 (``-inf`` at 0), without overflow."""
     t = np.asarray(t, dtype=float)
     with np.errstate(divide="ignore"):
@@ -62,14 +63,14 @@ def log_expm1(t):
                         np.log(np.expm1(np.minimum(t, 30))))
 
 
-def log_one_minus_power(base_log, n):
+def log_one_minus_power(base_log: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``log(1 - b^n)`` for ``b = exp(base_log)`` in [0, 1], n >= 0 (``-inf`` when n = 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(n == 0, 0.0, n * base_log)  # n*log(0) with n = 0 would be NaN
         return np.log(-np.expm1(t))
 
 
-def log_binomial_tail(K, L, x):
+def log_binomial_tail(K: ArrayLike, L: ArrayLike, x: ArrayLike) -> np.ndarray:
     """``log sum_{l=L+1}^{K} C(K, l) x^l`` (the sum in eq. (11c)); ``-inf`` where L >= K.
 
     Main path: the sum is ``(1+x)^K P(Bin(K, p) > L)`` with ``p = x/(1+x)``, a regularised

@@ -107,7 +107,7 @@ class Parameter:
 def format_value(value: Any) -> str:
     """A value for messages and tables: ``1/4`` for Fractions, ``0.25`` or ``5`` for floats."""
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == int(value) \
-            and abs(value) < 1e16:
+            and abs(float(value)) < 1e16:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return repr(float(value))

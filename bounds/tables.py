@@ -54,12 +54,12 @@ def bound_rows(theorems: Iterable[Theorem | str], points: Sequence[Mapping[str, 
     """
     if normalize not in (None, "fo"):
         raise ValueError(f"normalize = {normalize!r} is not 'fo' or None")
-    theorems = [get_theorem(t) for t in theorems]
-    params, _ = columns_of(theorems)
-    signature = {p.name: p for t in theorems for p in t.hypotheses.signature}
+    chosen = [get_theorem(t) for t in theorems]
+    params, _ = columns_of(chosen)
+    signature = {p.name: p for t in chosen for p in t.hypotheses.signature}
     checked = [exact_point(signature.values(), {n: p.get(n) for n in params}) for p in points]
     rows = []
-    for theorem in theorems:
+    for theorem in chosen:
         names = variants_for(theorem, variant)
         reasons = []
         for p in _progress(checked, f"{theorem.name}: conditions", at_least=100_000):

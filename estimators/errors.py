@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -19,7 +21,7 @@ class EstimatorInputError(ValueError):
     """Bad input to a Trajectory or an estimator (out of range, mismatched shapes, non-scalar loss)."""
 
 
-def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
+def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     """Return ``value`` as an int if it is an integer with ``lo <= value <= hi``; else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise EstimatorInputError(f"{name}={value!r} must be an integer")
@@ -30,7 +32,7 @@ def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
     return value
 
 
-def check_positive(name: str, value) -> float:
+def check_positive(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is a finite real number > 0; else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise EstimatorInputError(f"{name}={value!r} must be a real number")
@@ -40,7 +42,7 @@ def check_positive(name: str, value) -> float:
     return value
 
 
-def finite_result(estimator):
+def finite_result(estimator: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
     """Decorate an estimator ``(traj, *args, **kwargs) -> tensor`` so that a non-finite estimate
     (float overflow of products of alpha H^k, or a CG that blew up) raises instead of returning
     inf / NaN. Under ``torch.func.vmap`` (a meta-batch with ``vmap_tasks=True``) a data-dependent

@@ -46,7 +46,7 @@ class Trajectory:
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
                  has_final_hessian: bool, names: list[str], shapes: list[torch.Size],
-                 hvp_mode: str, val_loss: float | None = None):
+                 hvp_mode: str, val_loss: float | None = None) -> None:
         self.alpha = alpha
         self.g = g
         self.K = K
@@ -117,7 +117,7 @@ class Trajectory:
         if not bool(torch.isfinite(traj.g).all()):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")
-        traj.val_loss = float(traj.val_loss)
+        traj.val_loss = float(traj.val_loss)  # type: ignore[arg-type]  # set by _from_model
         return traj
 
     @classmethod
@@ -148,8 +148,8 @@ class Trajectory:
                 "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
                 "with running statistics), which torch.func cannot differentiate: need model.eval() "
                 "or BatchNorm(..., track_running_stats=False)") from None
-        points = torch.stack(points)
-        hvp_fn, mode = _model_hvp(model, f_trn, points, hvp)
+        stacked = torch.stack(points)
+        hvp_fn, mode = _model_hvp(model, f_trn, stacked, hvp)
         traj = cls(alpha=alpha, g=g, K=K, hvp_fn=hvp_fn, has_final_hessian=True, names=names,
                    shapes=shapes, hvp_mode=mode, val_loss=val_loss)
         if hvp == "auto":
@@ -158,7 +158,7 @@ class Trajectory:
 
     # -- the one operation estimators use -------------------------------------------------------
 
-    def hvp(self, ks, V: torch.Tensor) -> torch.Tensor:
+    def hvp(self, ks: torch.Tensor | list[int], V: torch.Tensor) -> torch.Tensor:
         """Row j of the result is ``H^{ks[j]} V[j]``; all rows at once (``V`` is n x d)."""
         ks = torch.as_tensor(ks, device=self.g.device)
         integer = not (ks.is_floating_point() or ks.is_complex() or ks.dtype == torch.bool)
@@ -342,7 +342,7 @@ class _AutoHvp:
             times[mode] = time.perf_counter() - start
         if not times:
             raise RuntimeError("every HVP mode failed: " + "; ".join(failures))
-        best = min(times, key=times.get)
+        best = min(times, key=lambda m: times[m])
         return best, results[best]
 
 

@@ -8,6 +8,9 @@ respect to theta (eq. (2)/(3)). Its memory grows linearly in K; that is the poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch.func import functional_call
 
@@ -16,8 +19,8 @@ from .errors import EstimatorInputError, check_int, check_positive
 __all__ = ["maml_autograd"]
 
 
-def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
-                  return_loss: bool = False):
+def maml_autograd(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], support: Any, query: Any,
+                  K: int, alpha: float, *, return_loss: bool = False) -> Any:
     """grad_theta l_val(phi^K(theta)) with phi^{k+1} = phi^k - alpha grad l_trn(phi^k), phi^0 = theta.
 
     Returns a flat vector in the order of ``model.named_parameters()`` (and, with

@@ -64,12 +64,12 @@ class Check:
 class BoundCheck(Check):
     """``||P^K g - estimate|| <= bound ||g||``: see :class:`verify.search.BoundClaim`."""
 
-    claim: BoundClaim = None
+    claim: BoundClaim = None  # type: ignore[assignment]  # required; a default only for dataclass field order
 
-    def run(self, *, examples, starts, seed, shrink=True):
+    def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
         return search_bound(self.claim, examples=examples, starts=starts, seed=seed, shrink=shrink)
 
-    def replay(self, witness):
+    def replay(self, witness: dict) -> tuple[bool, str]:
         return replay_bound(self.claim, witness)
 
 
@@ -92,7 +92,7 @@ def case_to_json(case: dict) -> dict:
 
 def json_to_case(witness: dict) -> dict:
     """The inverse of :func:`case_to_json` (exact Fractions)."""
-    case = {"params": parse_params(witness.get("params", {}))}
+    case: dict[str, Any] = {"params": parse_params(witness.get("params", {}))}
     for key in _ARRAYS:
         if key in witness:
             case[key] = fraction_array(witness[key], f"witness {key}")
@@ -109,16 +109,16 @@ class ExactCheck(Check):
     ``validate(case)`` says why a replayed case is outside the statement's domain (or None).
     """
 
-    cases: Callable = None
-    examine: Callable = None
+    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
+    examine: Callable = None  # type: ignore[assignment]  # required
     validate: Callable = field(default=lambda case: None)
 
     def _witness(self, case, error, bound):
         return {"id": self.id, **case_to_json(case), "error": float(error), "bound": float(bound),
                 "exact": {"error": _exact_str(error), "bound": _exact_str(bound)}}
 
-    def run(self, *, examples, starts, seed, shrink=True):
-        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
+        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case):
             holds, error, bound = self.examine(case)
@@ -131,7 +131,7 @@ class ExactCheck(Check):
         ratio = state["max_ratio"] if state["max_ratio"] else None
         return Result("violated" if witness else "holds", state["examples"], ratio, witness)
 
-    def replay(self, witness):
+    def replay(self, witness: dict) -> tuple[bool, str]:
         case = json_to_case(witness)
         why = self.validate(case)
         if why:

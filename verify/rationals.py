@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ __all__ = ["as_fraction", "det", "fraction_array", "fraction_str", "is_psd", "ra
            "sq_norm", "to_float_array"]
 
 
-def as_fraction(value, name="value") -> Fraction:
+def as_fraction(value: Any, name: str = "value") -> Fraction:
     """An int, Fraction, SymPy Rational, float or "p/q" string as an exact Fraction."""
     if isinstance(value, bool):
         raise ValueError(f"{name}={value!r} must be a number or a 'p/q' string, not a bool")
@@ -27,7 +28,7 @@ def as_fraction(value, name="value") -> Fraction:
     raise ValueError(f"{name}={value!r} must be a finite number or a 'p/q' string")
 
 
-def fraction_array(values, name="value") -> np.ndarray:
+def fraction_array(values: Any, name: str = "value") -> np.ndarray:
     """A nested list / array of numbers or "p/q" strings as an object array of Fractions."""
     arr = np.asarray(values, dtype=object)
     if any(isinstance(x, (list, tuple)) for x in arr.ravel()):
@@ -35,23 +36,23 @@ def fraction_array(values, name="value") -> np.ndarray:
     return np.vectorize(lambda x: as_fraction(x, name), otypes=[object])(arr) if arr.size else arr
 
 
-def fraction_str(x) -> str:
+def fraction_str(x: Any) -> str:
     """"p/q" (or "p") for an exact rational."""
     x = Fraction(x)
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
-def to_float_array(values) -> np.ndarray:
+def to_float_array(values: Any) -> np.ndarray:
     """float64 copy of an array of Fractions (or floats)."""
     return np.asarray(values, dtype=object).astype(float)
 
 
-def sq_norm(v) -> Fraction:
+def sq_norm(v: Any) -> Fraction:
     """Exact squared Euclidean norm of a vector of rationals."""
     return sum((Fraction(x) ** 2 for x in np.asarray(v, dtype=object).ravel()), Fraction(0))
 
 
-def rationalize(x, max_denominator: int) -> np.ndarray:
+def rationalize(x: Any, max_denominator: int) -> np.ndarray:
     """Nearest rationals with denominators <= ``max_denominator``, elementwise (object array)."""
     arr = np.asarray(x, dtype=float)
     out = np.empty(arr.shape, dtype=object)
@@ -60,7 +61,7 @@ def rationalize(x, max_denominator: int) -> np.ndarray:
     return out
 
 
-def det(matrix) -> Fraction:
+def det(matrix: Any) -> Fraction:
     """Exact determinant of a square matrix of rationals (Gaussian elimination over Fractions)."""
     A = [[Fraction(x) for x in row] for row in np.asarray(matrix, dtype=object)]
     n, result = len(A), Fraction(1)
@@ -78,7 +79,7 @@ def det(matrix) -> Fraction:
     return result
 
 
-def is_psd(matrix) -> bool:
+def is_psd(matrix: Any) -> bool:
     """Exactly: is the symmetric rational matrix positive semidefinite (all principal minors >= 0)?"""
     from itertools import combinations
 
@@ -88,7 +89,7 @@ def is_psd(matrix) -> bool:
                for size in range(1, n + 1) for idx in combinations(range(n), size))
 
 
-def spectrum_violation(matrix, lo, hi) -> str | None:
+def spectrum_violation(matrix: Any, lo: Any, hi: Any) -> str | None:
     """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None;
     an end that is None is open."""
     A = np.asarray(matrix, dtype=object)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -127,7 +128,7 @@ def _params_json(params) -> dict:
             for k, v in params.items() if v is not None}
 
 
-def confirm_bound(claim: BoundClaim, params: dict, hessians) -> dict | None:
+def confirm_bound(claim: BoundClaim, params: dict, hessians: Any) -> dict | None:
     """An exactly confirmed witness for exact ``params`` and rational ``hessians``, else None."""
     b = Fraction(claim.bound(params, True))
     K, L, alpha = params["K"], params["L"], params["alpha"]
@@ -169,7 +170,8 @@ class _Violation(AssertionError):
     pass
 
 
-def hypothesis_find(cases, examine, *, examples: int, seed: int, state: dict, shrink: bool = True) -> None:
+def hypothesis_find(cases: st.SearchStrategy, examine: Callable[[Any], dict | None], *, examples: int,
+                    seed: int, state: dict, shrink: bool = True) -> None:
     """Run Hypothesis over the strategy ``cases``, shrinking any confirmed violation.
 
     ``examine(case)`` returns a confirmed witness (a dict) or None; it may update ``state``
@@ -335,7 +337,7 @@ def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, 
                     return
 
 
-def shrink_hessians(claim: BoundClaim, params: dict, hessians):
+def shrink_hessians(claim: BoundClaim, params: dict, hessians: Any) -> np.ndarray:
     """Greedily replace each H^k by a scalar matrix (0, then hi I, then lo I of its interval) while
     the violation stays confirmed exactly: shorter witnesses, same verdict."""
     hessians = np.array(hessians, dtype=object)
@@ -353,7 +355,7 @@ def shrink_hessians(claim: BoundClaim, params: dict, hessians):
 def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 12, seed: int = 0,
                  shrink: bool = True) -> Result:
     """Search for a violation of ``claim``; a violation is returned only once confirmed exactly."""
-    state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
     _hypothesis_search(claim, examples, seed, state, shrink)
     if state["witness"] is None and starts > 0:
         _adversarial_search(claim, starts, seed, state)
@@ -394,7 +396,7 @@ def parse_params(raw: dict) -> dict:
     return out
 
 
-def commute_exactly(hessians) -> bool:
+def commute_exactly(hessians: Any) -> bool:
     """Do all pairs H^i, H^j commute (exactly)?"""
     return all((A @ B == B @ A).all() for i, A in enumerate(hessians) for B in hessians[i + 1:])
 

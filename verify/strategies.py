@@ -153,8 +153,8 @@ def draw_point(hypotheses: Hypotheses, pick_integer: Callable[[int, int], int],
             p[par.name] = given[par.name]
             continue
         if par.integer:
-            top = p.get(par.maximum) if par.maximum else caps.get(par.name, par.sample[1])
-            low = max(par.minimum, caps.get(f"min_{par.name}", par.minimum))
+            top: Any = p.get(par.maximum) if par.maximum else caps.get(par.name, par.sample[1])
+            low: Any = max(par.minimum, caps.get(f"min_{par.name}", par.minimum))
             low = low if lo is None else max(low, int(np.ceil(lo)))
             top = top if hi is None else min(top, int(np.floor(hi)))
             if low > top:
@@ -199,8 +199,9 @@ def _check_given(hypotheses: Hypotheses, given: Mapping[str, Any], what: str) ->
 
 
 @st.composite
-def statement_parameters(draw, hypotheses: Hypotheses, *, exact: bool = True, given=None,
-                         caps=None, what: str = "the statement"):
+def statement_parameters(draw: Any, hypotheses: Hypotheses, *, exact: bool = True,
+                         given: Mapping[str, Any] | None = None, caps: Mapping[str, Any] | None = None,
+                         what: str = "the statement") -> dict[str, Any]:
     """Points satisfying ``hypotheses`` (a statement's parameters and conditions), as a dict
     over its signature (parameters it does not read are None). ``given``: values (or
     strategies) for some parameters; ``caps``: tops of sample ranges; ``exact=False`` converts
@@ -248,8 +249,9 @@ def _limit_names(hypotheses: Hypotheses, name: str) -> list[str]:
     return out + ([par.maximum] if par.maximum else [])
 
 
-def bound_parameters(*, theorem, K=None, L=None, alpha=None, H=None, h=None, M=None,
-                     min_K=1, max_K=6, max_alpha_H=2, exact=False):
+def bound_parameters(*, theorem: Any, K: Any = None, L: Any = None, alpha: Any = None, H: Any = None,
+                     h: Any = None, M: Any = None, min_K: int = 1, max_K: int = 6,
+                     max_alpha_H: Any = 2, exact: bool = False) -> st.SearchStrategy:
     """Points ``{"K", "L", "alpha", "H", "h", "M"}`` satisfying the conditions of ``theorem``.
 
     ``theorem`` is "3.6" (alpha > 0, H > 0, 0 <= L <= K), "3.8" (adds alpha <= 1/H) or "3.10"
@@ -276,12 +278,12 @@ def bound_parameters(*, theorem, K=None, L=None, alpha=None, H=None, h=None, M=N
 # Hessian sequences
 
 
-def spectrum_intervals(K, assumption, H, h=None, M=None):
+def spectrum_intervals(K: int, assumption: str, H: Any, h: Any = None, M: Any = None) -> list:
     """Per-step eigenvalue intervals ``[(lo_k, hi_k)]`` of Assumption 3.5, 3.7 or 3.9 (with 3.5)."""
     return spectrum(_ASSUMPTION_SETS[assumption], {"K": K, "H": H, "h": h, "M": M})
 
 
-def householder(vectors, d, exact=False):
+def householder(vectors: Any, d: int, exact: bool = False) -> np.ndarray:
     """``Q = prod_j (I - 2 v_j v_j^T / v_j^T v_j)``: exactly orthogonal (rational for rational v).
 
     Zero vectors are skipped (identity factor).
@@ -309,8 +311,9 @@ def _rotations(draw, d, exact):
 
 
 @st.composite
-def hessian_sequences(draw, *, K, d, assumption="3.5", H=1, h=None, M=None, commuting=False,
-                      exact=False, intervals=None):
+def hessian_sequences(draw: Any, *, K: Any, d: Any, assumption: Any = "3.5", H: Any = 1, h: Any = None,
+                      M: Any = None, commuting: Any = False, exact: bool = False,
+                      intervals: list | None = None) -> np.ndarray:
     """K symmetric d x d Hessians with spectra under ``assumption`` ("3.5", "3.7" or "3.9").
 
     Returns a ``K x d x d`` float64 array, or an object array of Fractions when ``exact=True``.
@@ -337,7 +340,7 @@ def hessian_sequences(draw, *, K, d, assumption="3.5", H=1, h=None, M=None, comm
             lam = [draw(_number(exact, lo, hi, favour=(lo, hi, 0)))] * d
         else:
             lam = [draw(_number(exact, lo, hi, favour=(lo, hi, 0))) for _ in range(d)]
-        Q = shared if commuting else draw(_rotations(d, exact))
+        Q = shared if shared is not None else draw(_rotations(d, exact))
         hessians.append((Q * np.array(lam, dtype=Q.dtype)) @ Q.T)
     return np.array(hessians, dtype=object if exact else float).reshape(K, d, d)
 
@@ -369,8 +372,9 @@ def _assumption_intervals(draw, K, assumption, H, h, M, exact):
 
 
 @st.composite
-def trajectories(draw, *, K=st.integers(1, 5), d=st.integers(1, 3), assumption="3.5", H=1,
-                 h=None, M=None, alpha=None, commuting=False):
+def trajectories(draw: Any, *, K: Any = st.integers(1, 5), d: Any = st.integers(1, 3),  # noqa: B008
+                 assumption: Any = "3.5", H: Any = 1, h: Any = None, M: Any = None, alpha: Any = None,
+                 commuting: Any = False) -> Any:
     """An ``estimators.Trajectory`` (float64) over :func:`hessian_sequences` and a vector g.
 
     ``alpha`` defaults to a draw in (0, 1/H]. Imports torch (through ``estimators``) when drawn.

@@ -629,8 +629,8 @@ def lemma_b7(K: Any, L: Any, gamma: Any, *, exact: bool = False) -> Sides:
     if not np.isfinite(g).all():
         raise BoundsInputError(f"gamma = {g[~np.isfinite(g)].flat[0]} is not finite", ("gamma",))
     pairs = [_lemma_b7_sides(K, L, Fraction(float(v))) for v in g.flat]
-    lhs = np.array([to_float(Fraction(s.lhs)) for s in pairs]).reshape(g.shape)  # type: ignore[arg-type]
-    rhs = np.array([to_float(Fraction(s.rhs)) for s in pairs]).reshape(g.shape)  # type: ignore[arg-type]
+    lhs = np.array([to_float(s.lhs) for s in pairs]).reshape(g.shape)
+    rhs = np.array([to_float(s.rhs) for s in pairs]).reshape(g.shape)
     return Sides(float(lhs), float(rhs)) if g.ndim == 0 else Sides(lhs, rhs)
 
 

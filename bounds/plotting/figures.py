@@ -19,6 +19,8 @@ import itertools
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -42,7 +44,7 @@ PROGRESS_AT = 500
 CSV_COLUMNS = ("panel", "theorem", *PARAMS, "normalize", "applicable", "reason", *BOUNDED, "variant",
                *(f"{e}_status" for e in BOUNDED))
 
-STYLE = {  # estimator -> line style
+STYLE: dict[str, dict[str, Any]] = {  # estimator -> line style
     "fo": {"color": "0.45", "linestyle": ":", "marker": None},
     "trunc": {"color": "tab:orange", "linestyle": "--", "marker": "s"},
     "binom": {"color": "tab:blue", "linestyle": "-", "marker": "o"},
@@ -140,10 +142,9 @@ def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: st
     for est in estimators:
         if beside is not None and est not in beside:
             continue
-        applicable = [p for p in points if p.values is not None]
-        x, y = log_drawable([float(p.params[vs]) for p in applicable],
-                            [p.values[est] for p in applicable])
-        off_scale += sum(1 for p in applicable if p.values[est] != 0) - len(y)
+        values = [(p, p.values) for p in points if p.values is not None]
+        x, y = log_drawable([float(p.params[vs]) for p, _ in values], [v[est] for _, v in values])
+        off_scale += sum(1 for _, v in values if v[est] != 0) - len(y)
         if not len(y):
             continue
         style = dict(STYLE[est])
@@ -245,8 +246,8 @@ def _off_scale_note(count: int) -> str:
 FIGURE2_PANELS = (("a", "3.6"), ("b", "3.8"), ("c", "3.10"))
 
 
-def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: str = "iclr",
-            usetex: bool = False, variant: str = "printed") -> Plot:
+def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fraction(1, 10),
+            M: int = 1, preset: str = "iclr", usetex: bool = False, variant: str = "printed") -> Plot:
     """The paper's Figure 2: the bounds of Theorems 3.6 (a), 3.8 (b), 3.10 (c) over L = 0..K,
     each divided by its theorem's fo bound, log-scale y (defaults: the paper's K=5, alpha=1/4,
     H=1, h=1/10, M=1).
@@ -297,9 +298,9 @@ def _grid(fixed: dict) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*lists)]
 
 
-def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None = None,
-                  estimators=BOUNDED, preset: str = "column", usetex: bool = False,
-                  variant: str = "printed") -> Plot:
+def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: dict, *,
+                  normalize: str | None = None, estimators: Sequence[str] = BOUNDED,
+                  preset: str = "column", usetex: bool = False, variant: str = "printed") -> Plot:
     """Bounds of each theorem in ``theorems`` against ``vs`` (L, K or alpha) at ``xs``.
 
     ``fixed`` maps the other parameters to a value or a list of values; every combination of the

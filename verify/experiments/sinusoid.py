@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 import torch
@@ -137,7 +138,8 @@ def batch_generators(seed: int, batch: int) -> tuple[torch.Generator, torch.Gene
     Seeded from (seed, batch) alone, so batch b is the same whatever the number of batches.
     """
     states = np.random.SeedSequence([seed, batch]).generate_state(2, dtype=np.uint64)
-    return tuple(torch.Generator().manual_seed(int(s)) for s in states)
+    data, power = (torch.Generator().manual_seed(int(s)) for s in states)
+    return data, power
 
 
 def sample_tasks(gen: torch.Generator, config: SinusoidConfig, dtype=torch.float64) -> list:
@@ -198,7 +200,7 @@ def run_batch(config: SinusoidConfig, batch: int, model: nn.Module | None = None
     """Meta-batch ``batch``: task means of the errors (L = 0..K), bounds, ||g||, ||maml||, H."""
     model = mlp(config.seed) if model is None else model
     data_gen, power_gen = batch_generators(config.seed, batch)
-    totals = {e: np.zeros(config.K + 1) for e in ESTIMATORS}
+    totals: dict[str, Any] = {e: np.zeros(config.K + 1) for e in ESTIMATORS}
     totals |= {f"{e}_bound": np.zeros(config.K + 1) for e in ESTIMATORS}
     totals |= {"g": 0.0, "maml": 0.0, "H": 0.0}
     for support, query in sample_tasks(data_gen, config):
