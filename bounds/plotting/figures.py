@@ -170,7 +170,7 @@ def _differing(groups: list[dict[str, list[BoundPoint]]]) -> set:
     curves differ wherever the fo bound is corrected)."""
     out = set()
     for group in groups:
-        for p, c in zip(group["printed"], group.get("corrected", [])):
+        for p, c in zip(group.get("printed", []), group.get("corrected", [])):
             if p.values is not None and c.values is not None:
                 out |= {e for e in BOUNDED if p.values[e] != c.values[e]}
     return out
