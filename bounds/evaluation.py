@@ -111,23 +111,25 @@ def applicable(theorem: Theorem | str, *args: Any, **kwargs: Any) -> np.ndarray:
     return ok
 
 
-def require_applicable(theorem: Theorem, p: Mapping[str, Any], scalar: bool,
+def require_applicable(theorem: Theorem | str, p: Mapping[str, Any], scalar: bool,
                        hypotheses: Hypotheses | None = None) -> None:
     """Raise NotApplicable at the first point of the validated numeric point ``p`` (arrays) that
-    breaks the theorem's conditions (or ``hypotheses``, those of one of its variants)."""
-    hyp = hypotheses or theorem.hypotheses
+    breaks the theorem's conditions (or ``hypotheses``, those of one of its variants; ``theorem``
+    may then be just the name messages give it)."""
+    hyp = hypotheses or get_theorem(theorem).hypotheses
+    name = theorem if isinstance(theorem, str) and hypotheses else get_theorem(theorem).name
     shape = np.shape(next(v for v in p.values() if v is not None))
     for par in hyp.parameters:
         if p[par.name] is None:
             at = "" if scalar else f" (at index {(0,) * len(shape)}; use bounds.applicable to select points)"
-            raise NotApplicable(f"{theorem.name}: {par.missing()}{at}", (par.name,))
+            raise NotApplicable(f"{name}: {par.missing()}{at}", (par.name,))
     for condition in hyp.conditions:
         bad = ~np.asarray(condition.holds(p, "numpy"), dtype=bool)
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(np.broadcast_to(bad, shape))[0])
             q = {n: (None if v is None else v[index].item()) for n, v in p.items()}
             at = f" (at index {index}; use bounds.applicable to select points)" if not scalar else ""
-            raise NotApplicable(f"{theorem.name}: {condition.reason(q, format_value)}{at}",
+            raise NotApplicable(f"{name}: {condition.reason(q, format_value)}{at}",
                                 condition.subject(q))
 
 
@@ -152,22 +154,21 @@ def bound_value(bound: Bound, variant: Variant, point: Mapping[str, Any], *, exa
     """One variant of one bound at a point (a dict; keys beyond the signature are ignored): a
     Fraction (``exact``), else float64 (arrays broadcast). The variant's hypotheses are checked
     (NotApplicable names the first broken one)."""
-    theorem = get_theorem(bound.theorem)
+    name = f"Theorem {bound.theorem}"
     hyp = bound.hypotheses_of(variant)
     formula = bound.formula_of(variant)
     if exact:
         p = exact_point(hyp.signature, point)
         why = broken(hyp, p)
         if why:
-            raise NotApplicable(f"{theorem.name}: {why[0]}", why[1])
-        return Fraction(formula.exact(*theorem.arguments(p)))
+            raise NotApplicable(f"{name}: {why[0]}", why[1])
+        return Fraction(formula.exact(*hyp.arguments_at(p)))
     p = numeric_point(hyp.signature, point)
-    require_applicable(theorem, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
+    require_applicable(name, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
     if formula.log is None:
         raise ValueError(f"{bound.id} ({variant.name}) has no vectorised evaluator")
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        args = theorem.arguments(p, "numpy")
-        return numeric_result(formula.log(*args), bound.id)
+        return numeric_result(formula.log(*hyp.arguments_at(p, "numpy")), bound.id)
 
 
 def variants_for(theorem: Theorem, variant: str) -> tuple[str, ...]:

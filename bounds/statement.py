@@ -115,6 +115,10 @@ class Hypotheses:
             if unknown:
                 raise ValueError(f"condition {c.text!r} reads {sorted(unknown)}, not parameters")
 
+    def arguments_at(self, point: Mapping[str, Any], backend: str = "exact") -> list[Any]:
+        """The formulas' arguments at a point (e.g. K, L, alpha*H), exactly or over arrays."""
+        return [a.evaluate(point, backend) for a in self.arguments]
+
     def parameter(self, name: str) -> Parameter:
         for p in self.signature:
             if p.name == name:
@@ -446,7 +450,7 @@ class Theorem:
 
     def arguments(self, point: Mapping[str, Any], backend: str = "exact") -> list[Any]:
         """The formulas' arguments at a point (e.g. K, L, alpha*H), exactly or over arrays."""
-        return [a.evaluate(point, backend) for a in self.hypotheses.arguments]
+        return self.hypotheses.arguments_at(point, backend)
 
     def exact_values(self, point: Mapping[str, Any], variant: str = "printed") -> dict[str, Fraction]:
         """Every bound of the variant at an exact point, as Fractions (no condition checked)."""

@@ -16,17 +16,22 @@ from bounds.expr import Condition, Sym, minimum
 from bounds.statement import STATUSES, VERDICT_OF_STATUS, Bound
 
 
-def _points(theorem, max_K=7):
-    """Exact points inside the theorem's conditions, on a small grid."""
+def _points(theorem, n=60, seed=0):
+    """Exact points inside the theorem's conditions, drawn from its hypotheses (the sampler of
+    verify.strategies, with a NumPy generator), whatever its parameters."""
+    from verify.strategies import _Empty, draw_point
+
+    rng = np.random.default_rng(seed)
     out = []
-    for K in range(1, max_K + 1):
-        for L in range(K + 1):
-            for x in (Fraction(1, 8), Fraction(1, 2), Fraction(1)):
-                for M in (range(1, min(L, K - L) + 1) if theorem.number == "3.10" else [None]):
-                    for y in ((x / 10, x) if M else (None,)):
-                        p = {"K": K, "L": L, "alpha": x, "H": 1, "h": y, "M": M}
-                        if bounds.not_applicable(theorem, **p) is None:
-                            out.append(p)
+    while len(out) < n:
+        try:
+            p = draw_point(theorem.hypotheses, lambda lo, hi: int(rng.integers(lo, hi + 1)),
+                           lambda lo, hi, favour: [*favour, lo, hi, lo + (hi - lo) * Fraction(int(rng.integers(1, 8)), 8)]
+                           [int(rng.integers(len(favour) + 3))], caps={"K": 9})
+        except _Empty:
+            continue
+        if bounds.not_applicable(theorem, **p) is None:
+            out.append(p)
     return out
 
 

@@ -30,7 +30,7 @@ from .checks import BoundCheck, Check, ExactCheck
 from .search import BoundClaim
 from .strategies import hessian_sequences, statement_parameters
 
-__all__ = ["REGISTRY", "get"]
+__all__ = ["REGISTRY", "get", "theorem_checks"]
 
 
 def _ref():
@@ -235,6 +235,11 @@ def _loose_check(theorem: Theorem, claim: Claim, variant: Variant) -> ExactCheck
 #: Hypothesis caps per check (a budget, not a fact of the statement)
 _CAPS = {"lemB.5": {"K": 40}, "lemB.7": {"K": 40}, "thm3.8.superexp": {"K": 12},
          "thm3.10.superexp": {"K": 12}}
+def theorem_checks(theorem: Theorem) -> list[Check]:
+    """The checks of a theorem: every variant of its bounds, then its claims, in order."""
+    return [*_bound_checks(theorem), *(c for claim in theorem.claims for c in _statement_checks(claim, theorem))]
+
+
 def _statement_checks(statement: Statement, theorem: Theorem | None = None) -> list[Check]:
     """The checks of every variant of a statement about numbers or of a claim of the text."""
     if isinstance(statement, Relation):
@@ -295,9 +300,7 @@ _CHECKS: list[Check] = [
         lambda c: _ref().lemma_b4(*_args(c)), min_K=2, L=lambda K: (1, K - 1)),
     *_statement_checks(bounds.LEMMAS["B.5"].statement),
     *_statement_checks(bounds.LEMMAS["B.7"].statement),
-    *(check for theorem in bounds.THEOREMS.values()
-      for check in (*_bound_checks(theorem),
-                    *(c for claim in theorem.claims for c in _statement_checks(claim, theorem)))),
+    *(check for theorem in bounds.THEOREMS.values() for check in theorem_checks(theorem)),
 ]
 
 #: check id -> Check, in the paper's order
