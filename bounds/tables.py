@@ -312,23 +312,29 @@ def _latex_legend(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[str]:
                 if r["applicable"] and r["status"].get(k) == status:
                     bound = get_theorem(r["theorem"]).bounds[k]
                     variant = bound.variant(r["variant"])
-                    where = (bound.holds_for(variant) if status == "false in general" else variant.proof)
+                    where = (bound.holds_for(variant) if status == "false in general"
+                             else bound.variant_reference(variant))
                     marked.setdefault(bound.equation, []).append(where or "")
         if not marked:
             continue
         equations = ", ".join(marked)
         details = "; ".join(dict.fromkeys(w for ws in marked.values() for w in ws if w))
         if status == "false in general":
-            text = (f"{equations}: false in general as printed (refuted for non-commuting Hessians, "
-                    f"see the errata); {'they hold' if len(marked) > 1 else 'it holds'} for {details}.")
+            text = (f"{equations}: false in general as printed (refuted for non-commuting Hessians); "
+                    f"{'they hold' if len(marked) > 1 else 'it holds'} for {details}.")
         else:
-            text = f"{equations}: corrected bound, not in the paper ({details})."
+            text = f"{equations}: corrected bound, not in the paper (proof: {details})."
         lines.append(f"\\par\\smallskip{{\\footnotesize ${mark}$ {_latex_escape(text)}}}")
     return lines
 
 
+_LATEX_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}",
+                                **{c: "\\" + c for c in "_%&#${}"}})
+
+
 def _latex_escape(text: str) -> str:
-    return text.replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+    """Plain text for LaTeX: its special characters escaped (one pass)."""
+    return text.translate(_LATEX_SPECIAL)
 
 
 def _latex(rows: list[dict[str, Any]], normalize: str | None) -> str:

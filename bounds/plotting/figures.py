@@ -189,10 +189,11 @@ def _labels(variant: str, differing: set, theorems) -> tuple[dict, dict]:
     return (corrected if variant == "corrected" else printed), corrected
 
 
-def _status_note(theorems, variant: str, normalize: str | None = None) -> str:
+def _status_note(theorems, variant: str, normalize: str | None = None, estimators=BOUNDED) -> str:
     """A caption sentence: which plotted printed bounds are false in general, and what a
     corrected curve is."""
-    false = [b for t in theorems for b in get_theorem(t).bounds.values() if b.status == "false in general"]
+    false = [b for t in theorems for k, b in get_theorem(t).bounds.items()
+             if b.status == "false in general" and k in estimators]
     if not false:
         return ""
     equations = ", ".join(b.equation for b in false)
@@ -351,5 +352,5 @@ def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: di
     caption = (f"Error bounds of Theorem(s) {', '.join(theorems)} against {vs}"
                + (", normalised to the FOMAML bound" if normalize else " (multiples of ||g||)") + ".")
     caption += "".join(f" {vs} = {p.params[vs]} left out: {p.reason}." for p in omitted)
-    caption += _status_note(theorems, variant, normalize)
+    caption += _status_note(theorems, variant, normalize, estimators)
     return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
