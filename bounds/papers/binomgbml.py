@@ -205,7 +205,7 @@ ORDER_3_6 = Relation(
 SHARP_3_6 = Claim("thm3.6.sharp", "Theorem 3.6, text after it", "(11a-c) attained at H^k = -H I",
                   HYPOTHESES_3_6, (Variant("printed", "printed", "holds"),), kind="attained")
 
-theorem_3_6 = Theorem("3.6", "Theorem 3.6 (restated as Theorem B.1)", HYPOTHESES_3_6,
+theorem_3_6: Theorem = Theorem("3.6", "Theorem 3.6 (restated as Theorem B.1)", HYPOTHESES_3_6,
                       {"fo": BOUND_11A, "trunc": BOUND_11B, "binom": BOUND_11C},
                       claims=(ORDER_3_6, SHARP_3_6))
 
@@ -324,17 +324,24 @@ LOOSE_3_8 = Claim("thm3.8.loose", "Section 3.2, after Theorem 3.8",
                   kind="not attained", subject="binom")
 
 
-def _superexp_3_8(p: Mapping[str, Any]) -> list[Any]:
-    args = theorem_3_8.arguments(p)
-    return [theorem_3_8.exact_values(p)["binom"], ENVELOPE_3_8.formula.exact(*args)]
+def _under_envelope(sid: str, reference: str, text: str, hypotheses: Hypotheses, envelope: Quantity,
+                    op: Any, theorem: Any) -> Relation:
+    """"The binomial bound lies under the proof's envelope" (the super-exponential decay claims),
+    decided with the envelope's rational bracket; ``theorem()`` is the theorem (defined below)."""
+    def sides(p: Mapping[str, Any]) -> list[Any]:
+        t = theorem()
+        return [t.exact_values(p)["binom"], envelope.formula.exact(*t.arguments(p))]
+
+    return Relation(sid, reference, text, hypotheses, (Variant("printed", "printed", "holds"),),
+                    sides=sides, op=op)
 
 
-SUPEREXP_3_8 = Relation("thm3.8.superexp", "Theorem 3.8 and its proof",
-                        "(12c) < (aH e K/(L+1))^{L+1}: super-exponential decay once aH eK/(L+1) < 1",
-                        HYPOTHESES_3_8, (Variant("printed", "printed", "holds"),),
-                        sides=_superexp_3_8, op="<")
+SUPEREXP_3_8 = _under_envelope(
+    "thm3.8.superexp", "Theorem 3.8 and its proof",
+    "(12c) < (aH e K/(L+1))^{L+1}: super-exponential decay once aH eK/(L+1) < 1",
+    HYPOTHESES_3_8, ENVELOPE_3_8, "<", lambda: theorem_3_8)
 
-theorem_3_8 = Theorem("3.8", "Theorem 3.8 (restated as Theorem B.3)", HYPOTHESES_3_8,
+theorem_3_8: Theorem = Theorem("3.8", "Theorem 3.8 (restated as Theorem B.3)", HYPOTHESES_3_8,
                       {"fo": BOUND_12A, "trunc": BOUND_12B, "binom": BOUND_12C},
                       {"envelope": ENVELOPE_3_8, "c_alpha": C_ALPHA_3_8},
                       (SHARP_3_8, LOOSE_3_8, SUPEREXP_3_8))
@@ -516,16 +523,12 @@ C_ALPHA_3_10 = Quantity("3.10", "c_alpha", "Theorem 3.10 proof", "bound e (K-1)/
                                 lambda: _sp().sp.E * (_sp().K - 1) / _sp().L), theorem_3_10_c_alpha)
 
 
-def _superexp_3_10(p: Mapping[str, Any]) -> list[Any]:
-    return [theorem_3_10.exact_values(p)["binom"], ENVELOPE_3_10.formula.exact(*theorem_3_10.arguments(p))]
+SUPEREXP_3_10 = _under_envelope(
+    "thm3.10.superexp", "Theorem 3.10 and its proof",
+    "(13c) <= the majorant of the proof (Lemmas B.5, B.7): super-exponential decay",
+    HYPOTHESES_3_10, ENVELOPE_3_10, "<=", lambda: theorem_3_10)
 
-
-SUPEREXP_3_10 = Relation("thm3.10.superexp", "Theorem 3.10 and its proof",
-                         "(13c) <= the majorant of the proof (Lemmas B.5, B.7): super-exponential decay",
-                         HYPOTHESES_3_10, (Variant("printed", "printed", "holds"),),
-                         sides=_superexp_3_10, op="<=")
-
-theorem_3_10 = Theorem("3.10", "Theorem 3.10 (restated as Theorem B.6)", HYPOTHESES_3_10,
+theorem_3_10: Theorem = Theorem("3.10", "Theorem 3.10 (restated as Theorem B.6)", HYPOTHESES_3_10,
                        {"fo": BOUND_13A, "trunc": BOUND_13B, "binom": BOUND_13C},
                        {"envelope": ENVELOPE_3_10, "c_alpha": C_ALPHA_3_10}, (SUPEREXP_3_10,))
 
