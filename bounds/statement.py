@@ -73,7 +73,8 @@ COMMUTING = Assumption("commuting", "restriction (not in the paper)",
 
 
 def spectrum(assumptions: Sequence[Assumption], point: Mapping[str, Any]) -> list[Interval]:
-    """The interval of each H^k's spectrum under all ``assumptions`` (their intersection)."""
+    """The interval of each H^k's spectrum under all ``assumptions`` (their intersection), for
+    the K Hessians H^0..H^{K-1} of a trajectory of ``point["K"]`` inner steps."""
     out: list[Interval] = [(None, None)] * int(point["K"])
     for a in assumptions:
         if a.spectrum is None:
@@ -417,8 +418,10 @@ class Quantity:
         """Numeric (float arrays) by ``function``; ``exact=True`` is refused (e is irrational)."""
         if exact:
             raise ValueError(f"{self.reference} involves e and has no exact value")
+        from .evaluation import bind, get_theorem
+
+        given = bind(get_theorem(self.theorem).hypotheses, args, kwargs)  # the theorem's signature
         names = self.function.__code__.co_varnames[:self.function.__code__.co_argcount]
-        given = dict(zip(("K", "L", "alpha", "H", "h", "M"), args)) | kwargs
         return self.function(**{n: given.get(n) for n in names})
 
     def __repr__(self) -> str:

@@ -132,10 +132,11 @@ def _float_range_error(theorem: Theorem, points: Sequence[Mapping[str, Any]], ex
             magnitude = math.log10(value.numerator) - math.log10(value.denominator)
             names = expr.names()
             p = points[index]
+            at = ", ".join(f"{n}={p[n]}" for n in sorted(integer, key=list(p).index) if p.get(n) is not None)
             raise BoundsInputError(
                 f"{{normalize}} {normalize}: {expr.text()} = about 10^{magnitude:.0f} "
                 f"({'/'.join('{' + n + '}' for n in names)}) is outside the float64 range "
-                f"({theorem.name}, at K={p['K']}, L={p['L']}), where the {normalize} bound rounds to "
+                f"({theorem.name}, at {at}), where the {normalize} bound rounds to "
                 "0 or inf and the ratio is undefined in floats; add {exact}",
                 ("normalize", *names, "exact"))
     raise BoundsInputError(f"{{normalize}} {normalize}: the {normalize} bound of {theorem.name} is 0 or "
@@ -242,7 +243,7 @@ def _json(rows: list[dict[str, Any]], normalize: str | None) -> str:
 def csv_columns(rows: list[dict[str, Any]]) -> list[str]:
     """theorem, the parameters, applicable, reason, the values, variant, then ``<key>_status``
     and ``<key>_holds_for`` for each value (the columns of the JSON rows, flattened)."""
-    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)] or [get_theorem("3.6")]
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
     params, keys = columns_of(theorems)
     return (["theorem", *params, "applicable", "reason", *keys, "variant"]
             + [f"{k}_status" for k in keys] + [f"{k}_holds_for" for k in keys])
@@ -250,7 +251,7 @@ def csv_columns(rows: list[dict[str, Any]]) -> list[str]:
 
 def _csv(rows: list[dict[str, Any]], normalize: str | None) -> str:
     buffer = io.StringIO()
-    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)] or [get_theorem("3.6")]
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
     keys = columns_of(theorems)[1]
     nested = {f"{k}_{field}": (field, k) for k in keys for field in ("status", "holds_for")}
     columns = csv_columns(rows)
