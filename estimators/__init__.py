@@ -17,6 +17,7 @@ from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
 from .implicit import imaml
+from .multistep import multistep_maml, resampling_meta_gradient
 from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
 from .trajectory import HVP_MODES, Trajectory
 from .unrolled import maml_autograd
@@ -34,5 +35,7 @@ __all__ = [
     "maml",
     "maml_autograd",
     "meta_gradient",
+    "multistep_maml",
+    "resampling_meta_gradient",
     "trunc",
 ]
