@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .lemmas import to_float
 from .params import BoundsInputError, to_fraction
 
 __all__ = [
@@ -83,6 +84,8 @@ class Formula:
     formula: Callable  # plain arithmetic: Fractions, floats or SymPy symbols in
 
     def __call__(self, *args, exact: bool = False, **kwargs):
+        """The formula at the given parameters: a Fraction (``exact=True``) or a float, which is
+        +-inf where the value is beyond float64 (computed exactly there, then rounded)."""
         names = self.parameters
         if len(args) > len(names):
             raise TypeError(f"{self.id} takes {len(names)} parameters ({', '.join(names)})")
@@ -92,7 +95,17 @@ class Formula:
         if missing or extra:
             raise TypeError(f"{self.id} takes the parameters {', '.join(names)}; "
                             f"missing {missing}, unexpected {extra}")
-        return self.formula(**{n: _value(n, given[n], exact) for n in names})
+        values = {n: _value(n, given[n], exact) for n in names}
+        if exact:
+            return self.formula(**values)
+        try:
+            out = self.formula(**values)
+        except (OverflowError, ZeroDivisionError):
+            out = math.nan
+        if isinstance(out, float) and not math.isfinite(out):  # beyond float64: exact, rounded once
+            out = self.formula(**{n: Fraction(v) for n, v in values.items()})
+            out = out if isinstance(out, bool) else to_float(out)
+        return out
 
 
 #: id -> Formula, in the paper's order

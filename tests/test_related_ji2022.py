@@ -72,6 +72,12 @@ def test_formula_exact_float_and_symbolic_agree(fid):
     assert (bool(value) if isinstance(exact, bool) else sympy.Rational(value) == sympy.Rational(str(exact)))
 
 
+def test_float_values_beyond_float64_are_exact_then_rounded():
+    assert ji.prop1_smoothness(0.1, 2, 1, 5000, 0) == math.inf  # (1.2)^10000 overflows a float
+    assert ji.lemma15_bound(0.1, 2, 5000, 1, 1) == 0.0  # -2 / (1.2^10000 - 2), rounded to -0.0
+    assert ji.lemma15_condition(0.1, 2, 5000) is False
+
+
 def test_lemma13_is_binomgbml_lemma_b2():
     for alpha, L, n in (("1/4", 1, 3), ("3/7", "5/2", 5), (2, "1/3", 0)):
         assert ji.lemma13_bound(alpha, L, n, exact=True) == bounds.lemma_b2(alpha, L, n, exact=True)
