@@ -73,9 +73,9 @@ def test_formula_exact_float_and_symbolic_agree(fid):
 
 
 def test_float_values_beyond_float64_are_exact_then_rounded():
-    assert ji.prop1_smoothness(0.1, 2, 1, 5000, 0) == math.inf  # (1.2)^10000 overflows a float
-    assert ji.lemma15_bound(0.1, 2, 5000, 1, 1) == 0.0  # -2 / (1.2^10000 - 2), rounded to -0.0
-    assert ji.lemma15_condition(0.1, 2, 5000) is False
+    assert ji.prop1_smoothness(0.1, 2, 1, 2000, 0) == math.inf  # 1.2^4000 overflows a float
+    assert -1e-300 < ji.lemma15_bound(0.1, 2, 2000, 1, 1) < 0  # -2 / (1.2^4000 - 2): subnormal
+    assert ji.lemma15_condition(0.1, 2, 2000) is False
 
 
 def test_lemma13_is_binomgbml_lemma_b2():
@@ -136,7 +136,7 @@ def polynomials(draw, d=2):
     return ref.PolynomialLoss(terms, d)
 
 
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(polynomials(), polynomials(), st.lists(st.fractions(-1, 1, max_denominator=4), min_size=2,
                                               max_size=2), st.integers(1, 3))
 def test_three_routes_to_the_meta_gradient_agree_exactly(trn, val, theta, N):
