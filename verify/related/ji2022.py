@@ -49,6 +49,8 @@ __all__ = [
     "certified_rho",
     "dump_witness",
     "get",
+    "main",
+    "replay_file",
     "satisfiability",
     "statements",
 ]
@@ -247,7 +249,6 @@ def _ridge_case(draw, *, tasks=1, points=("w",), max_N=3, max_d=3, rho=False, ma
 def _worst(pairs):
     """``(holds, lhs, rhs)`` over ``(lhs, rhs)`` pairs (Fractions or Surds): every ``lhs <= rhs``;
     the pair reported is the first violated one, else the one of largest ratio."""
-    holds = True
     best, best_ratio = pairs[0], -1.0
     for lhs, rhs in pairs:
         if not Surd.of(lhs) <= rhs:
@@ -255,7 +256,7 @@ def _worst(pairs):
         ratio = float(lhs) / float(rhs) if float(rhs) else 0.0
         if ratio > best_ratio:
             best, best_ratio = (lhs, rhs), ratio
-    return holds, *best
+    return True, *best
 
 
 def _exact_str(x) -> str:
@@ -584,12 +585,6 @@ def _lemma15_condition(case):
 
 
 @st.composite
-def _lemma18_cases(draw):
-    case = draw(_ridge_case(tasks=2))
-    return case
-
-
-@st.composite
 def _finite_sum_cases(draw, *, points=("w",), rho=False):
     """Tasks (l_S_i any ridge, l_T_i = l_S_i + c_i^T w): same Hessians, so one certified L, rho."""
     case = draw(_ridge_case(tasks=draw(st.integers(1, 3)), points=points, rho=rho))
@@ -666,7 +661,7 @@ def statements() -> list[Ji2022Statement]:
           ji.FORMULAS["ji2022.lemma12"].text.replace("grad l", "grad l_S"),
           lambda: ridge1, examine_lemma12, _ridge_validate()),
         S("ji2022.lemma18", "Ji et al. Lemma 18", _A4, ji.FORMULAS["ji2022.lemma18"].text,
-          _lemma18_cases, examine_lemma18, _ridge_validate()),
+          lambda: _ridge_case(tasks=2), examine_lemma18, _ridge_validate()),
         S("ji2022.lemma19", "Ji et al. Lemma 19, eqs. (73)-(74) (constants re-derived)",
           _A4 + " + Assumption 5 (item 2, exact b_i)", ji.FORMULAS["ji2022.lemma19"].text,
           _finite_sum_cases, examine_lemma19, _ridge_validate()),
