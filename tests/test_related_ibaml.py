@@ -371,3 +371,13 @@ def test_constants_refuse_bad_input():
                             ({"rho": float("inf"), "D_min": 1}, "must be finite")]:
         with pytest.raises(ValueError, match=message):
             constants.g_norm_bound(**kwargs)
+
+
+def test_command_line_replays_and_refuses(capsys, tmp_path):
+    files = [str(WITNESSES / f"{sid}.json") for sid in ("ibaml.eq15", "ibaml.eq20b", "ibaml.posterior")]
+    assert checks.main(["--replay", *files]) == 0
+    assert capsys.readouterr().out.count(": violated:") == 3
+    bad = tmp_path / "w.json"
+    bad.write_text('{"id": "ibaml.nope"}')
+    assert checks.main(["--replay", str(bad)]) == 2
+    assert "unknown iBaML statement 'ibaml.nope'" in capsys.readouterr().err

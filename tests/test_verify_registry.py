@@ -16,7 +16,9 @@ from verify.registry import REGISTRY, get
 from verify.search import TOL, confirm_bound
 
 ROOT = Path(__file__).resolve().parents[1]
-WITNESSES = sorted((ROOT / "docs" / "witnesses").glob("*.json"))
+#: the related papers' witnesses (issue 10) are replayed by their own tests until the registry lists them
+RELATED = ("imaml.", "ji2022.", "ibaml.")
+WITNESSES = sorted(p for p in (ROOT / "docs" / "witnesses").glob("*.json") if not p.name.startswith(RELATED))
 
 #: the verdict of every statement (docs/errata.md, section "Verify")
 EXPECTED = {

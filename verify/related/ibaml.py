@@ -601,11 +601,13 @@ def _lemma1(case):
     theorem on SymPy's derivatives of problem (5)'s objective."""
     M, v, theta = _model(case["model"]), case["v_bar"], case["theta"]
     g, S = M.train_gradient(v), M.train_hessian(v)
-    paper = _mm(rb.eq11_G(theta, g), _inv(rb.lemma1_H(theta, g, S)))
+    H = rb.lemma1_H(theta, g, S)
+    paper = _mm(rb.eq11_G(theta, g), _inv(H))
     _, _, kl_vv, kl_vt = _kl_at(M.d, v, theta)
     hessian = _add(S, kl_vv)  # grad_v^2 of L^tr + KL; L^tr does not depend on theta
     jacobian = [[-x for x in row] for row in _mm(_inv(hessian), kl_vt)]  # d v_bar / d theta
-    return _identity(paper, _T(jacobian))
+    error = max(_max_abs(paper, _T(jacobian)), _max_abs(H, hessian))  # H_t(v_bar) is (5)'s Hessian
+    return error == 0, error, 0
 
 
 def _eq13(case):
@@ -1308,3 +1310,56 @@ def satisfiability(statement: IbamlStatement, seed: int = 0) -> tuple[dict, str 
                     seed=seed, state=state, shrink=False)
     case = state["witness"]["case"]
     return case, statement.validate(case)
+
+
+# --------------------------------------------------------------------------------------------
+# command line: python -m verify.related.ibaml --list | --replay FILE... | --run [ID...]
+
+
+def main(argv=None) -> int:
+    """``--list`` the statements, ``--replay`` witness files exactly (exit 0 when every one is
+    confirmed as a violation, 1 otherwise), or ``--run`` checks (``--examples``, ``--seed``).
+    Bad input: a one-line error and exit status 2."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m verify.related.ibaml", description=main.__doc__)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--list", action="store_true", help="list the iBaML statements")
+    group.add_argument("--replay", nargs="+", metavar="FILE", help="replay witness files exactly")
+    group.add_argument("--run", nargs="*", metavar="ID", help="check these statements (all if none)")
+    parser.add_argument("--examples", type=int, default=20, help="Hypothesis examples per statement")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        if args.list:
+            for s in statements():
+                print(f"{s.id:26s} {s.reference}: {s.text}")
+            return 0
+        if args.replay:
+            ok = True
+            for path in args.replay:
+                try:
+                    witness = json.loads(open(path).read())
+                except (OSError, json.JSONDecodeError) as exc:
+                    raise ValueError(f"--replay {path}: {exc}") from None
+                if not isinstance(witness, dict) or "id" not in witness:
+                    raise ValueError(f"--replay {path}: not a witness (a JSON object with an 'id')")
+                violated, message = get(witness["id"]).replay(witness)
+                print(f"{witness['id']}: {'violated' if violated else 'NOT confirmed'}: {message}")
+                ok = ok and violated
+            return 0 if ok else 1
+        if args.examples < 1:
+            raise ValueError(f"--examples {args.examples} must be >= 1")
+        for s in [get(i) for i in args.run] if args.run else statements():
+            r = s.run(examples=args.examples, starts=0, seed=args.seed, shrink=True)
+            print(f"{s.id:26s} {r.verdict:9s} ({r.examples} cases)")
+        return 0
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
