@@ -1341,7 +1341,8 @@ def main(argv=None) -> int:
             ok = True
             for path in args.replay:
                 try:
-                    witness = json.loads(open(path).read())
+                    with open(path) as file:
+                        witness = json.load(file)
                 except (OSError, json.JSONDecodeError) as exc:
                     raise ValueError(f"--replay {path}: {exc}") from None
                 if not isinstance(witness, dict) or "id" not in witness:
