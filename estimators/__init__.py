@@ -7,6 +7,7 @@ explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
 * :func:`fo` (g), :func:`trunc` (eq. (5)), :func:`maml` (eq. (4));
 * :func:`binom` (eq. (8), the cascade of Theorem 3.2 / corrected Algorithm 2);
 * :func:`hybrid` (eq. (39)); :func:`imaml` (conjugate gradient on (I + H/lam) x = g).
+* :func:`ibaml`, :func:`bayes_explicit`: iBaML's Bayesian meta-gradients over a :class:`BayesianTask`.
 
 :func:`maml_autograd` is the independent ground truth (autograd through the unrolled loop), and
 :func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer.
@@ -14,6 +15,8 @@ The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (indep
 """
 
 from .backprop import fo, maml, trunc
+from .bayesian import (BayesianTask, IbamlResult, bayes_explicit, bayes_inner_loop, ibaml,
+                       linear_gaussian_task)
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
 from .implicit import imaml
@@ -25,13 +28,19 @@ from .unrolled import maml_autograd
 __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
+    "BayesianTask",
     "EstimatorInputError",
+    "IbamlResult",
     "Trajectory",
     "accumulate_meta_gradient",
+    "bayes_explicit",
+    "bayes_inner_loop",
     "binom",
     "fo",
     "hybrid",
+    "ibaml",
     "imaml",
+    "linear_gaussian_task",
     "maml",
     "maml_autograd",
     "meta_gradient",
