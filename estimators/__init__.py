@@ -16,7 +16,7 @@ The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (indep
 from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
-from .implicit import imaml
+from .implicit import CGResult, imaml, imaml_cg, imaml_exact
 from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
 from .trajectory import HVP_MODES, Trajectory
 from .unrolled import maml_autograd
@@ -24,6 +24,7 @@ from .unrolled import maml_autograd
 __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
+    "CGResult",
     "EstimatorInputError",
     "Trajectory",
     "accumulate_meta_gradient",
@@ -31,6 +32,8 @@ __all__ = [
     "fo",
     "hybrid",
     "imaml",
+    "imaml_cg",
+    "imaml_exact",
     "maml",
     "maml_autograd",
     "meta_gradient",
