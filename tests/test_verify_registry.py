@@ -16,7 +16,9 @@ from verify.registry import REGISTRY, get
 from verify.search import TOL, confirm_bound
 
 ROOT = Path(__file__).resolve().parents[1]
-WITNESSES = sorted((ROOT / "docs" / "witnesses").glob("*.json"))
+#: the BinomGBML statements' witnesses (a related paper's, e.g. imaml.*.json, are pinned in its own tests)
+WITNESSES = sorted(p for p in (ROOT / "docs" / "witnesses").glob("*.json")
+                   if p.name.split(".")[0] not in ("imaml", "ji2022", "ibaml"))
 
 #: the verdict of every statement (docs/errata.md, section "Verify")
 EXPECTED = {
