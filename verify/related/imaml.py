@@ -958,6 +958,18 @@ def _reptile_test_loss(case):
     return worst == 0, worst, ZERO
 
 
+def _fomaml_train_loss(case):
+    """The first-order MAML of Appendix A's display (on the inner losses, grad L^_i(phi_i)) against
+    iMAML with 0 CG steps, whose right-hand side is the test-loss gradient grad L_i(phi_i)
+    (eq. (7), Lemma 3): equal for every task?"""
+    lam, worst = case["params"]["lam"], ZERO
+    for t in case["tasks"]:
+        inner, test = SmoothLoss.from_case(t["inner"]), SmoothLoss.from_case(t["test"])
+        cg = _ref().imaml_cg(inner.hess(t["phi"]), test.grad(t["phi"]), lam, 0, x0="g")
+        worst = max([worst, *(abs(x) for x in cg - inner.grad(t["phi"]))])
+    return worst == 0, worst, ZERO
+
+
 def _reptile_validate(case):
     lam, theta = case["params"]["lam"], case["theta"]
     for i, t in enumerate(case["tasks"]):
@@ -1174,6 +1186,9 @@ def _build_statements() -> list[Statement]:
         _check("imaml.appA.fomaml.zero_start", "iMAML Appendix A, CG started at x0 = 0", "-",
                "0 CG steps from x0 = 0 give the first-order MAML meta-gradient g", _cg_cases,
                _fomaml("zero"), _cg_validate),
+        _check("imaml.appA.fomaml.train_loss", "iMAML Appendix A, first-order MAML as displayed (on L^_i)",
+               "phi_i = Alg*_i(theta)", "0 CG steps give the displayed first-order MAML grad L^_i(phi_i)",
+               _reptile_cases, _fomaml_train_loss, _reptile_validate),
         _check("imaml.appA.interpolation", "iMAML Appendix A (interpolation)", "I + H/lam > 0",
                "CG: 0 steps = first-order MAML, d steps = exact implicit meta-gradient", _cg_cases,
                _interpolation, _cg_validate),
