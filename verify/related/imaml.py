@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 import bounds.related_imaml as formulas
 
-from ..exact import fraction_str, is_psd, rationalize, sq_norm
+from ..exact import det, fraction_str, is_psd, rationalize, sq_norm
 from ..search import Result, hypothesis_find
 from ..statements import Statement
 from ..strategies import householder
@@ -261,6 +261,24 @@ def _smooth_loss(draw, d: int, *, Q=None, terms=(0, 2), nonnegative: bool = True
     return SmoothLoss(Qm, draw(_vectors(d)), rows, offsets, weights)
 
 
+#: the regulariser lam and the strong convexity mu drawn by the checks
+_LAM = _fractions("1/4", 4, 4, favour=(1,))
+_MU = _fractions("1/8", 2, 8, favour=(1,))
+
+
+@st.composite
+def _strongly_convex(draw, d: int, lam):
+    """A symmetric Q with spectrum in [mu - lam, mu - lam + 3] for a drawn mu > 0, so that
+    lam I + Q >= mu I: G = 1/2 phi^T Q phi + ... + lam/2 ||phi - theta||^2 is strongly convex."""
+    mu = draw(_MU)
+    return draw(_symmetric(d, mu - lam, mu - lam + 3))
+
+
+def _positive_definite(M) -> bool:
+    """Exactly, by Sylvester's criterion: every leading principal minor > 0."""
+    return all(det(M[:k, :k]) > 0 for k in range(1, M.shape[0] + 1))
+
+
 # ----------------------------------------------------------------------------------------------
 # witness files: arrays as nested lists of "p/q" strings, ints kept as JSON ints
 
@@ -437,10 +455,8 @@ class Conditional(Statement):
 def _inner_cases(draw, *, max_d: int = 3, terms=(0, 2)):
     """A strongly convex inner problem: lam, a SmoothLoss L^ (weights >= 0, lam I + Q > 0)."""
     d = draw(st.integers(1, max_d))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
-    mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
-    Q = draw(_symmetric(d, mu - lam, mu - lam + 3))
-    return d, lam, draw(_smooth_loss(d, Q=Q, terms=terms))
+    lam = draw(_LAM)
+    return d, lam, draw(_smooth_loss(d, Q=draw(_strongly_convex(d, lam)), terms=terms))
 
 
 @st.composite
@@ -526,10 +542,8 @@ def _f1_loss_corrected(case):
 def _quadratic_task_cases(draw, *, max_d: int = 3):
     """Quadratic inner loss (A, b) with A + lam I > 0, quadratic test loss (C, c), theta, v, h."""
     d = draw(st.integers(1, max_d))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
-    mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
-    return {"params": {"lam": lam, "h": draw(_fractions("1/8", 2, 8, favour=(1,)))},
-            "A": draw(_symmetric(d, mu - lam, mu - lam + 3)), "b": draw(_vectors(d)),
+    lam = draw(_LAM)
+    return {"params": {"lam": lam, "h": draw(_MU)}, "A": draw(_strongly_convex(d, lam)), "b": draw(_vectors(d)),
             "C": draw(_symmetric(d, -2, 2)), "c": draw(_vectors(d)), "theta": draw(_vectors(d)),
             "v": draw(_vectors(d))}
 
@@ -571,7 +585,7 @@ def _f1_metagrad(case):
 
 def _quadratic_task_validate(case):
     lam = case["params"]["lam"]
-    if not _spectrum_in(case["A"] + lam * _eye(len(case["b"])), Fraction(1, 10 ** 9), 10 ** 9):
+    if not _positive_definite(case["A"] + lam * _eye(len(case["b"]))):
         return "A + lam I is not positive definite"
     return None
 
@@ -631,7 +645,7 @@ def _lemma3_cases(draw, *, delta_condition: bool = True):
     """H*, H = Hess L^ at Alg*(theta) and at phi, g*, g = grad L_i there, and g_i, meeting
     pointwise every hypothesis Lemma 3's proof uses (Assumption 2.1-2.3 at the two points)."""
     d = draw(st.integers(1, 3))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
+    lam = draw(_LAM)
     mu = draw(_fractions("1/8", 2, 8, favour=(1, Fraction(1, 4))))
     beta = mu + draw(_fractions(0, 4, 4, favour=(0,)))
     rho = draw(_fractions(0, 4, 4, favour=(0, 1)))
@@ -701,8 +715,8 @@ ASSUMPTION2_ARGUMENT = (
 @st.composite
 def _assumption2_candidates(draw):
     d = draw(st.integers(1, 3))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
-    mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
+    lam = draw(_LAM)
+    mu = draw(_MU)
     beta = mu + draw(_fractions(0, 4, 4))
     return {"params": {"lam": lam, "mu": mu, "beta": beta, "D": draw(_fractions(0, 100, 4, favour=(0, 1)))},
             "A": draw(_symmetric(d, mu - lam, beta - lam)), "b": draw(_vectors(d))}
@@ -877,9 +891,8 @@ def _corollary1_validate(case):
 @st.composite
 def _cg_cases(draw):
     d = draw(st.integers(1, 3))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
-    mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
-    return {"params": {"lam": lam}, "H_K": draw(_symmetric(d, mu - lam, mu - lam + 3)), "g": draw(_vectors(d))}
+    lam = draw(_LAM)
+    return {"params": {"lam": lam}, "H_K": draw(_strongly_convex(d, lam)), "g": draw(_vectors(d))}
 
 
 def _fomaml(x0: str):
@@ -903,7 +916,7 @@ def _interpolation(case):
 
 def _cg_validate(case):
     lam = case["params"]["lam"]
-    if not _spectrum_in(case["H_K"] + lam * _eye(len(case["g"])), Fraction(1, 10 ** 9), 10 ** 9):
+    if not _positive_definite(case["H_K"] + lam * _eye(len(case["g"]))):
         return "I + H_K/lam is not positive definite (G not strongly convex at phi)"
     return None
 
@@ -911,19 +924,18 @@ def _cg_validate(case):
 @st.composite
 def _reptile_cases(draw):
     d = draw(st.integers(1, 3))
-    lam = draw(_fractions("1/4", 4, 4, favour=(1,)))
+    lam = draw(_LAM)
     theta = draw(_vectors(d))
     tasks = []
     for _ in range(draw(st.integers(1, 3))):
-        mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
-        loss = draw(_smooth_loss(d, Q=draw(_symmetric(d, mu - lam, mu - lam + 3))))
+        loss = draw(_smooth_loss(d, Q=draw(_strongly_convex(d, lam))))
         phi = draw(_vectors(d, -3, 3))
         # shift the linear term so that phi = Alg*(theta): grad L^(phi) = lam (theta - phi)
         loss = SmoothLoss(loss.Q, loss.q + lam * (theta - phi) - loss.grad(phi), loss.rows, loss.offsets,
                           loss.weights)
         tasks.append({"inner": loss.as_case(), "phi": phi,
                       "test": draw(_smooth_loss(d, Q=draw(_symmetric(d, -1, 1)), nonnegative=False)).as_case()})
-    return {"params": {"lam": lam, "eta": draw(_fractions("1/8", 2, 8, favour=(1,)))}, "theta": theta,
+    return {"params": {"lam": lam, "eta": draw(_MU)}, "theta": theta,
             "tasks": tasks}
 
 
@@ -985,7 +997,7 @@ def _reptile_validate(case):
 def _maml_cases(draw):
     d = draw(st.integers(1, 2))
     lam = draw(_fractions("1/4", 2, 4, favour=(1,)))
-    mu = draw(_fractions("1/8", 2, 8, favour=(1,)))
+    mu = draw(_MU)
     beta = mu + draw(_fractions(0, 3, 4, favour=(0,)))
     _, Q, spectrum = draw(_symmetric(d, mu, beta, with_parts=True))
     test = draw(_smooth_loss(d, terms=(0, 2), nonnegative=False))
