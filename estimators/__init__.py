@@ -19,7 +19,7 @@ from .bayesian import (BayesianTask, IbamlResult, bayes_explicit, bayes_inner_lo
                        linear_gaussian_task)
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
-from .implicit import imaml
+from .implicit import CGResult, imaml, imaml_cg, imaml_exact
 from .multistep import multistep_maml, resampling_meta_gradient
 from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
 from .trajectory import HVP_MODES, Trajectory
@@ -29,6 +29,7 @@ __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
     "BayesianTask",
+    "CGResult",
     "EstimatorInputError",
     "IbamlResult",
     "Trajectory",
@@ -40,6 +41,8 @@ __all__ = [
     "hybrid",
     "ibaml",
     "imaml",
+    "imaml_cg",
+    "imaml_exact",
     "linear_gaussian_task",
     "maml",
     "maml_autograd",
