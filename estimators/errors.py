@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
+from collections.abc import Callable
 
 import torch
 
-__all__ = ["EstimatorInputError", "check_int", "check_positive", "finite_result"]
+__all__ = ["EstimatorInputError", "adapted_parameters", "check_data", "check_deterministic",
+           "check_int", "check_positive", "evaluate_loss", "finite_result"]
 
 
 class EstimatorInputError(ValueError):
@@ -64,3 +67,114 @@ def finite_result(estimator):
         return out
 
     return checked
+
+
+# -- the model, its data and its loss (Trajectory.from_model and maml_autograd) ---------------------
+
+def adapted_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+    """The ``(name, parameter)`` pairs of ``model.named_parameters()`` that require grad, in that
+    order: the parameters the inner loop adapts and the meta-gradient covers. A parameter with
+    ``requires_grad=False`` is frozen (torch's convention): held fixed, and given no meta-gradient.
+    Raises if there is none, or if an adapted parameter has non-finite entries."""
+    if not isinstance(model, torch.nn.Module):
+        raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
+    named = list(model.named_parameters())
+    if not named:
+        raise EstimatorInputError(f"model {type(model).__name__} has no parameters")
+    adapted = [(n, p) for n, p in named if p.requires_grad]
+    if not adapted:
+        raise EstimatorInputError(f"model {type(model).__name__} has no parameter that requires grad: "
+                                  f"all {len(named)} are frozen, so there is nothing to adapt")
+    for name, p in named:
+        if not bool(torch.isfinite(p.detach()).all()):
+            raise EstimatorInputError(f"model parameter {name!r} has non-finite entries: need finite "
+                                      "parameters")
+    return adapted
+
+
+def check_data(what: str, data) -> tuple:
+    """``data`` as an ``(inputs, targets)`` pair with finite floating entries; else raise, naming
+    the tensor (``support inputs``, ``query targets``)."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise EstimatorInputError(f"{what} must be an (inputs, targets) pair, got {type(data).__name__}")
+    for part, t in zip(("inputs", "targets"), data):
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                raise EstimatorInputError(f"{what} {part} have {bad} non-finite entries (NaN or inf) "
+                                          f"of {t.numel()}: need finite data")
+    return tuple(data)
+
+
+#: torch.nn layers that draw random numbers in training mode (named in the error message)
+_RANDOM_LAYERS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+                  torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout, torch.nn.RReLU)
+
+
+def _rng_states(device: torch.device) -> list[torch.Tensor]:
+    """The states of torch's default generators a forward pass on ``device`` can draw from."""
+    states = [torch.random.get_rng_state()]
+    if device.type == "cuda":  # untested here (no GPU): the generator of the model's device
+        states.append(torch.cuda.get_rng_state(device))
+    return states
+
+
+def evaluate_loss(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
+                  buffers: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, bool]:
+    """Evaluate the loss once (no graph) as a check: the value, and whether torch's random number
+    generator advanced. A model or loss that fails, a loss that broadcasts mismatched shapes
+    (torch's "target size" warning), a forward pass that writes one of ``buffers`` (those that
+    ``torch.func`` will differentiate through), and a loss that is not a scalar tensor are
+    :class:`EstimatorInputError`s naming the ``what`` set."""
+    versions = {n: b._version for n, b in buffers.items()}
+    before = _rng_states(device)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.filterwarnings("error", message="Using a target size")  # torch's losses
+            value = evaluate()
+    except UserWarning as w:  # e.g. F.mse_loss of (n, 1) outputs and (n,) targets broadcasts
+        message = " ".join(str(w).split())
+        raise EstimatorInputError(f"loss_fn on the {what} set broadcasts mismatched shapes: "
+                                  f"{message}") from None
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
+        message = " ".join(str(exc).split())  # shape or dtype mismatches between model, data, loss
+        raise EstimatorInputError(f"model or loss_fn failed on the {what} set: {message}") from None
+    if any(b._version != versions[n] for n, b in buffers.items()):
+        raise EstimatorInputError(
+            "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
+            "with running statistics), which torch.func cannot differentiate: need model.eval() "
+            "or BatchNorm(..., track_running_stats=False)")
+    if not isinstance(value, torch.Tensor) or value.ndim != 0:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise EstimatorInputError(f"loss_fn on the {what} set returned {shape}: need a scalar tensor")
+    consumed = any(not torch.equal(a, b) for a, b in zip(before, _rng_states(device)))
+    return value, consumed
+
+
+def check_deterministic(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
+                        buffers: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+    """The loss value on the ``what`` set, checked to be finite and a deterministic function of the
+    parameters: evaluated twice at the same point, the second time with torch's random number
+    generator advanced by the first. A forward pass that draws random numbers (Dropout or RReLU in
+    training mode, ``torch.randn``, ...) and whose loss then differs, or a loss that differs beyond
+    round-off for another reason, makes every meta-gradient a different random vector: refused."""
+    first, drew = evaluate_loss(what, evaluate, model, buffers, device)
+    if not bool(torch.isfinite(first)):
+        raise EstimatorInputError(f"loss_fn on the {what} set is {float(first)} at theta (the model's "
+                                  "parameters): need a finite loss there")
+    second, drew_again = evaluate_loss(what, evaluate, model, buffers, device)
+    drew = drew or drew_again
+    tol = math.sqrt(torch.finfo(first.dtype).eps) * float(abs(first)) if first.is_floating_point() else 0
+    if (drew and not torch.equal(first, second)) or float(abs(first - second)) > tol:
+        layers = [f"{n!r} ({type(m).__name__})" for n, m in model.named_modules()
+                  if isinstance(m, _RANDOM_LAYERS) and m.training]
+        cause = ("it draws random numbers" if drew else "it is not reproducible")
+        if layers:
+            cause += f"; in training mode: {', '.join(layers)}"
+        raise EstimatorInputError(
+            f"the model's forward pass is not a deterministic function of its parameters: two "
+            f"evaluations of the loss on the {what} set at theta gave {float(first)!r} and "
+            f"{float(second)!r} ({cause}), so every meta-gradient would be a different random "
+            f"vector; need model.eval() (Dropout, RReLU and other random layers off) or the "
+            f"randomness fixed and passed in with the inputs (e.g. a fixed dropout mask)")
+    return first

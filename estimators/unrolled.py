@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from .errors import EstimatorInputError, check_int, check_positive
+from .errors import (EstimatorInputError, adapted_parameters, check_data, check_deterministic,
+                     check_int, check_positive)
 
 __all__ = ["maml_autograd"]
 
@@ -20,24 +21,24 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
                   return_loss: bool = False):
     """grad_theta l_val(phi^K(theta)) with phi^{k+1} = phi^k - alpha grad l_trn(phi^k), phi^0 = theta.
 
-    Returns a flat vector in the order of ``model.named_parameters()`` (and, with
-    ``return_loss=True``, also the validation loss at phi^K as a float).
+    theta is the parameters of ``model.named_parameters()`` that require grad; frozen ones
+    (``requires_grad=False``) are held fixed. Returns a flat vector over theta in that order (and,
+    with ``return_loss=True``, also the validation loss at phi^K as a float). Refuses what
+    :meth:`Trajectory.from_model <estimators.Trajectory.from_model>` refuses (non-finite data, a
+    loss that fails or is not a scalar, a forward pass that is not deterministic).
     """
-    if not isinstance(model, torch.nn.Module):
-        raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
+    adapted = adapted_parameters(model)
     K = check_int("K", K, 1)
     alpha = check_positive("alpha", alpha)
-    for what, data in (("support", support), ("query", query)):
-        if not (isinstance(data, (tuple, list)) and len(data) == 2):
-            raise EstimatorInputError(f"{what} must be an (inputs, targets) pair")
-    named = list(model.named_parameters())
-    names = [n for n, _ in named]
+    support, query = check_data("support", support), check_data("query", query)
+    names = [n for n, _ in adapted]
+    frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-    theta = [p.detach().clone().requires_grad_(True) for _, p in named]
+    theta = [p.detach().clone().requires_grad_(True) for _, p in adapted]
 
     def loss(params, data, what):
         try:
-            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **buffers}),
+            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **frozen, **buffers}),
                                             (data[0],)), data[1])
         except RuntimeError as exc:  # shape or dtype mismatches between model, inputs and targets
             message = " ".join(str(exc).split())
@@ -46,6 +47,8 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
             raise EstimatorInputError(f"loss_fn on the {what} set did not return a scalar tensor")
         return value
 
+    for what, data in (("support", support), ("query", query)):  # autograd may write buffers: {}
+        check_deterministic(what, lambda: loss(theta, data, what), model, {}, theta[0].device)
     with torch.enable_grad():
         phi = theta
         for _ in range(K):

@@ -34,7 +34,7 @@ from estimators import (
     trunc,
 )
 from estimators import reference as ref
-from estimators import trajectory as trajectory_module
+from estimators import hvp as hvp_module
 
 MODES = ["forward", "reverse", "loop"]
 
@@ -195,7 +195,7 @@ def test_every_hvp_mode_equals_dense_hessian_products(name, mode):
     out = traj.hvp(ks, V)
     assert float(torch.linalg.norm(out - torch.as_tensor(expected))) <= 1e-12 * np.linalg.norm(expected)
     if mode == "auto":
-        assert traj.hvp_mode in ("auto:forward", "auto:reverse", "auto:loop")
+        assert traj.hvp_mode in ("auto:graph", "auto:forward", "auto:reverse", "auto:revfwd")
 
 
 # -- maml_autograd really differentiates through the inner steps ------------------------------------
@@ -291,13 +291,30 @@ def test_meta_gradient_accepts_every_named_estimator_and_a_callable():
 # -- auto mode, unflatten, validation -------------------------------------------------------------------
 
 def test_auto_mode_caches_its_choice_and_falls_back_when_forward_mode_fails():
+    """memory="flat": the first call of several rows at one point is measured, and F.mse_loss (no
+    forward-over-reverse rule in torch 2.13) leaves "forward" out. memory="fast": "graph" always,
+    nothing measured."""
     model, _, support, query, K, alpha = setup("mlp", seed=4)
-    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha)  # hvp="auto"
     truth = maml_autograd(model, F.mse_loss, support, query, K, alpha)
-    assert rel(binom(traj, K), truth) < 1e-10
-    choices = trajectory_module._AUTO_CHOICES[model]
-    assert set(choices) == {(torch.device("cpu"), torch.float64, 1)}
-    assert traj.hvp_mode == "auto:" + choices[(torch.device("cpu"), torch.float64, 1)]
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
+    assert rel(binom(traj, K), truth) < 1e-10  # single rows only: "graph", nothing measured
+    assert traj.hvp_mode == "auto:graph" and model not in hvp_module.AUTO_CHOICES
+    name, H, g = dense("mlp")
+    model, _, support, query, K, alpha = setup("mlp")
+    traj = Trajectory.from_model(model, mse, support, query, K, alpha, memory="flat")
+    assert rel(binom(traj, 2), ref.truncated_expansion(H[:K], g, alpha, 2)) < 1e-10
+    choices = hvp_module.AUTO_CHOICES[model]
+    assert set(choices) == {(torch.device("cpu"), torch.float64, True)}  # rows at one point
+    assert traj.hvp_mode == "auto:" + choices[(torch.device("cpu"), torch.float64, True)]
+    model, _, support, query, K, alpha = setup("mlp", seed=4)
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
+    V = torch.randn(3, traj.d, dtype=torch.float64)
+    traj.hvp([1, 1, 1], V)
+    assert hvp_module.AUTO_CHOICES[model][(torch.device("cpu"), torch.float64, True)] != "forward"
+    model, _, support, query, K, alpha = setup("mlp", seed=5)
+    traj = Trajectory.from_model(model, mse, support, query, K, alpha)  # memory="fast"
+    binom(traj, 2)
+    assert traj.hvp_mode == "auto:graph" and model not in hvp_module.AUTO_CHOICES
 
 
 def test_auto_mode_remeasures_when_the_cached_mode_fails_for_another_loss():
@@ -305,15 +322,16 @@ def test_auto_mode_remeasures_when_the_cached_mode_fails_for_another_loss():
     F.mse_loss, which has no forward-over-reverse rule in torch 2.13. Pin that choice (timing
     decides it otherwise) and check that the second loss still gets the right answer."""
     model, _, support, query, K, alpha = setup("mlp", seed=5)
-    key = (torch.device("cpu"), torch.float64, 1)
-    trajectory_module._AUTO_CHOICES[model] = {key: "forward"}
+    key = (torch.device("cpu"), torch.float64, True)
+    hvp_module.AUTO_CHOICES[model] = {key: "forward"}
     # the premise: forward mode really fails for F.mse_loss (a one-line error naming the mode)
     with pytest.raises(EstimatorInputError, match="hvp='forward' \\(torch.func\\) failed"):
         maml(Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, hvp="forward"))
-    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha)  # hvp="auto"
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
     truth = maml_autograd(model, F.mse_loss, support, query, K, alpha)
-    assert rel(maml(traj), truth) < 1e-10
-    assert trajectory_module._AUTO_CHOICES[model][key] in ("reverse", "loop")
+    assert rel(binom(traj, K - 1, schedule="points"), binom(traj, K - 1, schedule="stages")) < 1e-12
+    assert rel(binom(traj, K), truth) < 1e-10
+    assert hvp_module.AUTO_CHOICES[model][key] in ("graph", "reverse", "revfwd")
 
 
 def test_unflatten_follows_named_parameters():
