@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 __all__ = ["EstimatorInputError", "adapted_parameters", "check_data", "check_deterministic",
-           "check_int", "check_positive", "evaluate_loss", "finite_result"]
+           "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result"]
 
 
 class EstimatorInputError(ValueError):
@@ -153,28 +153,40 @@ def evaluate_loss(what: str, evaluate: Callable[[], torch.Tensor], model: torch.
 
 def check_deterministic(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
                         buffers: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
-    """The loss value on the ``what`` set, checked to be finite and a deterministic function of the
-    parameters: evaluated twice at the same point, the second time with torch's random number
-    generator advanced by the first. A forward pass that draws random numbers (Dropout or RReLU in
-    training mode, ``torch.randn``, ...) and whose loss then differs, or a loss that differs beyond
-    round-off for another reason, makes every meta-gradient a different random vector: refused."""
+    """The loss value on the ``what`` set at theta (:func:`evaluate_loss`), checked to be finite
+    and, if the forward pass drew random numbers, evaluated a second time (the generator then
+    advanced by the first draw): a loss that differs is a random function of the parameters
+    (Dropout or RReLU in training mode, ``torch.randn`` in ``forward``, ...) and is refused. A
+    loss that depends on randomness outside torch is caught by :func:`check_reproduced`."""
     first, drew = evaluate_loss(what, evaluate, model, buffers, device)
     if not bool(torch.isfinite(first)):
         raise EstimatorInputError(f"loss_fn on the {what} set is {float(first)} at theta (the model's "
                                   "parameters): need a finite loss there")
-    second, drew_again = evaluate_loss(what, evaluate, model, buffers, device)
-    drew = drew or drew_again
-    tol = math.sqrt(torch.finfo(first.dtype).eps) * float(abs(first)) if first.is_floating_point() else 0
-    if (drew and not torch.equal(first, second)) or float(abs(first - second)) > tol:
-        layers = [f"{n!r} ({type(m).__name__})" for n, m in model.named_modules()
-                  if isinstance(m, _RANDOM_LAYERS) and m.training]
-        cause = ("it draws random numbers" if drew else "it is not reproducible")
-        if layers:
-            cause += f"; in training mode: {', '.join(layers)}"
-        raise EstimatorInputError(
-            f"the model's forward pass is not a deterministic function of its parameters: two "
-            f"evaluations of the loss on the {what} set at theta gave {float(first)!r} and "
-            f"{float(second)!r} ({cause}), so every meta-gradient would be a different random "
-            f"vector; need model.eval() (Dropout, RReLU and other random layers off) or the "
-            f"randomness fixed and passed in with the inputs (e.g. a fixed dropout mask)")
+    if drew:
+        second, _ = evaluate_loss(what, evaluate, model, buffers, device)
+        if not torch.equal(first, second):
+            _refuse_random(what, first, second, "it draws random numbers", model)
     return first
+
+
+def check_reproduced(what: str, first: torch.Tensor, again: torch.Tensor,
+                     model: torch.nn.Module) -> None:
+    """Refuse a loss that, evaluated again at the same point (by the inner loop's first step),
+    differs from its first value ``first`` beyond round-off (sqrt(eps) relative)."""
+    again = again.detach()
+    if float(abs(first - again)) > math.sqrt(torch.finfo(first.dtype).eps) * float(abs(first)):
+        _refuse_random(what, first, again, "it is not reproducible", model)
+
+
+def _refuse_random(what: str, first: torch.Tensor, second: torch.Tensor, cause: str,
+                   model: torch.nn.Module):
+    layers = [f"{n!r} ({type(m).__name__})" for n, m in model.named_modules()
+              if isinstance(m, _RANDOM_LAYERS) and m.training]
+    if layers:
+        cause += f"; in training mode: {', '.join(layers)}"
+    raise EstimatorInputError(
+        f"the model's forward pass is not a deterministic function of its parameters: two "
+        f"evaluations of the loss on the {what} set at theta gave {float(first)!r} and "
+        f"{float(second)!r} ({cause}), so every meta-gradient would be a different random vector; "
+        f"need model.eval() (Dropout, RReLU and other random layers off) or the randomness fixed "
+        f"and passed in with the inputs (e.g. a fixed dropout mask)")

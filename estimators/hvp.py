@@ -44,15 +44,17 @@ Loss = Callable[[torch.Tensor], torch.Tensor]
 
 # -- gradients with their graphs at the stored points ------------------------------------------------
 
-def gradient_with_graph(f_trn: Loss, phi: torch.Tensor, *,
-                        create_graph: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(leaf, grad f_trn(leaf))`` with the gradient's graph kept (``create_graph=True``) on a fresh
-    detached leaf at ``phi``. A loss linear in phi has a gradient without a graph (its Hessian is 0)."""
+def gradient_with_graph(f_trn: Loss, phi: torch.Tensor, *, create_graph: bool = True
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(leaf, grad f_trn(leaf), f_trn(leaf))`` on a fresh detached leaf at ``phi``, the gradient's
+    graph kept if ``create_graph``. A loss linear in phi has a gradient without a graph (its
+    Hessian is zero)."""
     with torch.enable_grad():
         leaf = phi.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(f_trn(leaf), leaf, create_graph=create_graph, allow_unused=True,
+        loss = f_trn(leaf)
+        (g,) = torch.autograd.grad(loss, leaf, create_graph=create_graph, allow_unused=True,
                                    materialize_grads=True)
-    return leaf, g
+    return leaf, g, loss.detach()
 
 
 class PointGradients:
@@ -74,7 +76,7 @@ class PointGradients:
         if k not in self._graphs:
             if not self.keep:
                 self._graphs.clear()  # free the previous point's graph before building this one
-            self._graphs[k] = gradient_with_graph(self.f_trn, self.points[k])
+            self._graphs[k] = gradient_with_graph(self.f_trn, self.points[k])[:2]
         return self._graphs[k]
 
     def hvp(self, k: int, v: torch.Tensor) -> torch.Tensor:
@@ -89,15 +91,18 @@ class PointGradients:
 
 
 def inner_loop_with_graphs(f_trn: Loss, theta: torch.Tensor, K: int, alpha: float,
-                           grads: PointGradients) -> list[torch.Tensor]:
-    """phi^0..phi^K by eq. (2b) with ``torch.autograd``; if ``grads`` keeps graphs, each step's
-    gradient is taken with its graph on a detached leaf and handed to it. The points carry no graph."""
+                           grads: PointGradients) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """phi^0..phi^K by eq. (2b) with ``torch.autograd``, and the training loss at phi^0; if
+    ``grads`` keeps graphs, each step's gradient is taken with its graph on a detached leaf and
+    handed to it. The points carry no graph."""
     points = [theta.detach()]
     for k in range(K):
-        leaf, g = gradient_with_graph(f_trn, points[-1], create_graph=grads.keep)
+        leaf, g, loss = gradient_with_graph(f_trn, points[-1], create_graph=grads.keep)
         grads.add(k, leaf, g)
         points.append(points[-1] - alpha * g.detach())
-    return points
+        if k == 0:
+            first_loss = loss
+    return points, first_loss
 
 
 # -- the modes -------------------------------------------------------------------------------------
@@ -121,7 +126,7 @@ def _hvp_loop(f_trn: Loss, points) -> HvpFn:
     def hvp_fn(ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         rows = []
         for k, v in zip(ks.tolist(), V):
-            leaf, g = gradient_with_graph(f_trn, points[k])
+            leaf, g, _ = gradient_with_graph(f_trn, points[k])
             if g.requires_grad:
                 with torch.enable_grad():
                     (hv,) = torch.autograd.grad(g, leaf, v, allow_unused=True, materialize_grads=True)

@@ -30,6 +30,7 @@ from .errors import (
     check_deterministic,
     check_int,
     check_positive,
+    check_reproduced,
     evaluate_loss,
 )
 from .hvp import (
@@ -166,15 +167,16 @@ class Trajectory:
         theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
         constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-        f_trn, f_val = (flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what,
-                                  theta, checked=checked)
-                        for what, data in (("support", support), ("query", query)))
+        (f_trn, trn_loss), (f_val, _) = (
+            flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what, theta,
+                      checked=checked)
+            for what, data in (("support", support), ("query", query)))
         autograd_mode = hvp in ("graph", "auto", "loop")
         grads = None
         try:
             if autograd_mode:  # torch.autograd only (torch.func modes need not be loaded)
                 grads = PointGradients(f_trn, [], keep=memory == "fast" and hvp != "loop")
-                points = inner_loop_with_graphs(f_trn, theta, K, alpha, grads)
+                points, first_loss = inner_loop_with_graphs(f_trn, theta, K, alpha, grads)
                 with torch.enable_grad():
                     leaf = points[-1].detach().requires_grad_(True)
                     val_loss = f_val(leaf)
@@ -182,11 +184,13 @@ class Trajectory:
                                                materialize_grads=True)
                 val_loss = val_loss.detach()
             else:  # torch.func, which also runs under vmap over tasks
-                grad_trn = grad(f_trn)
+                grad_trn = grad(_with_value(f_trn), has_aux=True)
                 points = [theta]
                 with torch.no_grad():
-                    for _ in range(K):
-                        points.append(points[-1] - alpha * grad_trn(points[-1]))
+                    for k in range(K):
+                        step, loss = grad_trn(points[-1])
+                        points.append(points[-1] - alpha * step)
+                        first_loss = loss if k == 0 else first_loss
                     g, val_loss = grad(_with_value(f_val), has_aux=True)(points[-1])
         except RuntimeError as exc:
             if "in-place" not in str(exc):
@@ -195,6 +199,8 @@ class Trajectory:
                 "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
                 "with running statistics), which torch.func cannot differentiate: need model.eval() "
                 "or BatchNorm(..., track_running_stats=False)") from None
+        if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
+            check_reproduced("support", trn_loss, first_loss, model)
         points = torch.stack(points)
         if grads is not None:
             grads.points = points
@@ -262,7 +268,8 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
     """``phi -> loss_fn(model(x; phi), y)`` on a flat vector ``phi`` of the adapted parameters
     (``constants``: the frozen ones). Evaluated at theta as a check (a scalar tensor; the errors
     of :func:`~estimators.errors.evaluate_loss`); with ``checked``, also finite data and a finite,
-    deterministic loss (:func:`~estimators.errors.check_deterministic`)."""
+    deterministic loss (:func:`~estimators.errors.check_deterministic`). Returns the function and
+    its value at theta."""
     if checked:
         x, y = check_data(what, data)
     elif isinstance(data, (tuple, list)) and len(data) == 2:
@@ -274,13 +281,11 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
         out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,))
         return loss_fn(out, y)
 
-    check = check_deterministic if checked else _evaluate_once
-    check(what, lambda: f(theta), model, buffers, theta.device)
-    return f
-
-
-def _evaluate_once(what, evaluate, model, buffers, device):
-    return evaluate_loss(what, evaluate, model, buffers, device)[0]
+    if checked:
+        value = check_deterministic(what, lambda: f(theta), model, buffers, theta.device)
+    else:
+        value = evaluate_loss(what, lambda: f(theta), model, buffers, theta.device)[0]
+    return f, value
 
 
 def _with_value(f):

@@ -11,8 +11,15 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from .errors import (EstimatorInputError, adapted_parameters, check_data, check_deterministic,
-                     check_int, check_positive)
+from .errors import (
+    EstimatorInputError,
+    adapted_parameters,
+    check_data,
+    check_deterministic,
+    check_int,
+    check_positive,
+    check_reproduced,
+)
 
 __all__ = ["maml_autograd"]
 
@@ -47,12 +54,16 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
             raise EstimatorInputError(f"loss_fn on the {what} set did not return a scalar tensor")
         return value
 
-    for what, data in (("support", support), ("query", query)):  # autograd may write buffers: {}
-        check_deterministic(what, lambda: loss(theta, data, what), model, {}, theta[0].device)
+    first = {what: check_deterministic(what, lambda d=data, w=what: loss(theta, d, w), model, {},
+                                       theta[0].device)  # autograd may write buffers: {}
+             for what, data in (("support", support), ("query", query))}
     with torch.enable_grad():
         phi = theta
-        for _ in range(K):
-            grads = torch.autograd.grad(loss(phi, support, "support"), phi, create_graph=True,
+        for k in range(K):
+            trn = loss(phi, support, "support")
+            if k == 0:  # the loss at theta again: random if it differs
+                check_reproduced("support", first["support"], trn, model)
+            grads = torch.autograd.grad(trn, phi, create_graph=True,
                                         materialize_grads=True)  # 0 for parameters the loss ignores
             phi = [p - alpha * gp for p, gp in zip(phi, grads)]
         val = loss(phi, query, "query")
