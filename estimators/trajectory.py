@@ -26,6 +26,7 @@ from torch.func import functional_call, grad
 from .errors import (
     EstimatorInputError,
     adapted_parameters,
+    all_finite,
     check_data,
     check_deterministic,
     check_int,
@@ -143,7 +144,7 @@ class Trajectory:
         """
         traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp, memory=memory,
                                checked=True)
-        if not bool(torch.isfinite(traj.g).all()):
+        if not all_finite(traj.g):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")
         traj.val_loss = float(traj.val_loss)

@@ -14,6 +14,7 @@ from torch.func import functional_call
 from .errors import (
     EstimatorInputError,
     adapted_parameters,
+    all_finite,
     check_data,
     check_deterministic,
     check_int,
@@ -69,7 +70,7 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
         val = loss(phi, query, "query")
         meta = torch.autograd.grad(val, theta, materialize_grads=True)
     flat = torch.cat([m.reshape(-1) for m in meta])
-    if not bool(torch.isfinite(flat).all()):
+    if not all_finite(flat):
         raise EstimatorInputError(f"maml_autograd is not finite with K={K}, alpha={alpha}: the inner "
                                   "loop diverged or overflowed; need a smaller alpha or K")
     return (flat, float(val.detach())) if return_loss else flat
