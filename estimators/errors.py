@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 __all__ = ["EstimatorInputError", "adapted_parameters", "all_finite", "check_data",
-           "check_deterministic", "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result"]
+           "check_deterministic", "check_draws", "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result"]
 
 
 class EstimatorInputError(ValueError):
@@ -127,16 +127,17 @@ def _rng_states(device: torch.device) -> list[torch.Tensor]:
 
 
 def evaluate_loss(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
-                  buffers: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, bool]:
-    """Evaluate the loss once (no graph) as a check: the value, and whether torch's random number
-    generator advanced. A model or loss that fails, a loss that broadcasts mismatched shapes
+                  buffers: dict[str, torch.Tensor], device: torch.device, *,
+                  graph: bool = False) -> tuple[torch.Tensor, bool]:
+    """Evaluate the loss once (with its graph only if ``graph``) as a check: the value, and
+    whether torch's random number generator advanced. A model or loss that fails, a loss that broadcasts mismatched shapes
     (torch's "target size" warning), a forward pass that writes one of ``buffers`` (those that
     ``torch.func`` will differentiate through), and a loss that is not a scalar tensor are
     :class:`EstimatorInputError`s naming the ``what`` set."""
     versions = {n: b._version for n, b in buffers.items()}
     before = _rng_states(device)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.set_grad_enabled(graph), warnings.catch_warnings():
             warnings.filterwarnings("error", message="Using a target size")  # torch's losses
             value = evaluate()
     except UserWarning as w:  # e.g. F.mse_loss of (n, 1) outputs and (n,) targets broadcasts
@@ -161,19 +162,27 @@ def evaluate_loss(what: str, evaluate: Callable[[], torch.Tensor], model: torch.
 def check_deterministic(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
                         buffers: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
     """The loss value on the ``what`` set at theta (:func:`evaluate_loss`), checked to be finite
-    and, if the forward pass drew random numbers, evaluated a second time (the generator then
-    advanced by the first draw): a loss that differs is a random function of the parameters
-    (Dropout or RReLU in training mode, ``torch.randn`` in ``forward``, ...) and is refused. A
-    loss that depends on randomness outside torch is caught by :func:`check_reproduced`."""
+    and by :func:`check_draws`. A loss that depends on randomness outside torch is caught by
+    :func:`check_reproduced`."""
     first, drew = evaluate_loss(what, evaluate, model, buffers, device)
     if not bool(torch.isfinite(first)):
         raise EstimatorInputError(f"loss_fn on the {what} set is {float(first)} at theta (the model's "
                                   "parameters): need a finite loss there")
+    check_draws(what, first, drew, evaluate, model, buffers, device)
+    return first
+
+
+def check_draws(what: str, first: torch.Tensor, drew: bool, evaluate: Callable[[], torch.Tensor],
+                model: torch.nn.Module, buffers: dict[str, torch.Tensor], device: torch.device, *,
+                at: str = "theta") -> None:
+    """If the forward pass that gave ``first`` drew random numbers, evaluate the loss a second
+    time (the generator then advanced by the first draw): a loss that differs is a random
+    function of the parameters (Dropout or RReLU in training mode, ``torch.randn`` in
+    ``forward``, ...) and is refused."""
     if drew:
         second, _ = evaluate_loss(what, evaluate, model, buffers, device)
-        if not torch.equal(first, second):
-            _refuse_random(what, first, second, "it draws random numbers", model)
-    return first
+        if not torch.equal(first.detach(), second):
+            _refuse_random(what, first, second, "it draws random numbers", model, at)
 
 
 def check_reproduced(what: str, first: torch.Tensor, again: torch.Tensor,
@@ -186,14 +195,14 @@ def check_reproduced(what: str, first: torch.Tensor, again: torch.Tensor,
 
 
 def _refuse_random(what: str, first: torch.Tensor, second: torch.Tensor, cause: str,
-                   model: torch.nn.Module):
+                   model: torch.nn.Module, at: str = "theta"):
     layers = [f"{n!r} ({type(m).__name__})" for n, m in model.named_modules()
               if isinstance(m, _RANDOM_LAYERS) and m.training]
     if layers:
         cause += f"; in training mode: {', '.join(layers)}"
     raise EstimatorInputError(
         f"the model's forward pass is not a deterministic function of its parameters: two "
-        f"evaluations of the loss on the {what} set at theta gave {float(first)!r} and "
+        f"evaluations of the loss on the {what} set at {at} gave {float(first)!r} and "
         f"{float(second)!r} ({cause}), so every meta-gradient would be a different random vector; "
         f"need model.eval() (Dropout, RReLU and other random layers off) or the randomness fixed "
         f"and passed in with the inputs (e.g. a fixed dropout mask)")

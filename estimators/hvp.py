@@ -115,6 +115,8 @@ def _one_point(ks: torch.Tensor) -> int | None:
 
 def _hvp_graph(grads: PointGradients) -> HvpFn:
     def hvp_fn(ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+        if V.shape[0] == 1:
+            return grads.hvp(int(ks[0]), V[0]).unsqueeze(0)
         return torch.stack([grads.hvp(k, v) for k, v in zip(ks.tolist(), V)])
 
     return hvp_fn

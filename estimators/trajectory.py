@@ -29,6 +29,7 @@ from .errors import (
     all_finite,
     check_data,
     check_deterministic,
+    check_draws,
     check_int,
     check_positive,
     check_reproduced,
@@ -168,22 +169,24 @@ class Trajectory:
         theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
         constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-        (f_trn, trn_loss), (f_val, _) = (
-            flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what, theta,
-                      checked=checked)
-            for what, data in (("support", support), ("query", query)))
         autograd_mode = hvp in ("graph", "auto", "loop")
+        f_trn, trn_loss = flat_loss(model, loss_fn, support, names, shapes, constants, buffers,
+                                    "support", theta, checked=checked)
+        f_val, _ = flat_loss(model, loss_fn, query, names, shapes, constants, buffers, "query",
+                             theta, checked=checked, evaluate=not autograd_mode)  # else at phi^K
         grads = None
         try:
             if autograd_mode:  # torch.autograd only (torch.func modes need not be loaded)
                 grads = PointGradients(f_trn, [], keep=memory == "fast" and hvp != "loop")
                 points, first_loss = inner_loop_with_graphs(f_trn, theta, K, alpha, grads)
-                with torch.enable_grad():
-                    leaf = points[-1].detach().requires_grad_(True)
-                    val_loss = f_val(leaf)
-                    (g,) = torch.autograd.grad(val_loss, leaf, allow_unused=True,
-                                               materialize_grads=True)
+                leaf = points[-1].detach().requires_grad_(True)
+                val_loss, drew = evaluate_loss("query", lambda: f_val(leaf), model, buffers,
+                                               theta.device, graph=True)
+                (g,) = torch.autograd.grad(val_loss, leaf, allow_unused=True, materialize_grads=True)
                 val_loss = val_loss.detach()
+                if checked:
+                    check_draws("query", val_loss, drew, lambda: f_val(points[-1]), model, buffers,
+                                theta.device, at="phi^K")
             else:  # torch.func, which also runs under vmap over tasks
                 grad_trn = grad(_with_value(f_trn), has_aux=True)
                 points = [theta]
@@ -202,7 +205,8 @@ class Trajectory:
                 "or BatchNorm(..., track_running_stats=False)") from None
         if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
             check_reproduced("support", trn_loss, first_loss, model)
-        points = torch.stack(points)
+        if not autograd_mode or hvp == "auto":  # torch.func indexes the points as one tensor
+            points = torch.stack(points)
         if grads is not None:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
@@ -229,8 +233,9 @@ class Trajectory:
         if V.dtype != self.g.dtype or V.device != self.g.device:
             raise EstimatorInputError(f"V is {V.dtype} on {V.device}: need the trajectory's "
                                       f"{self.g.dtype} on {self.g.device}")
-        if ks.numel() and (int(ks.min()) < 0 or int(ks.max()) > top):
-            raise EstimatorInputError(f"ks={ks.tolist()} out of range: need 0 <= k <= {top}")
+        indices = ks.tolist()
+        if indices and (min(indices) < 0 or max(indices) > top):
+            raise EstimatorInputError(f"ks={indices} out of range: need 0 <= k <= {top}")
         if ks.numel() == 0:
             return V.clone()
         try:
@@ -265,12 +270,12 @@ def unflatten(vec: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> 
 
 
 def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str,
-              theta: torch.Tensor, *, checked: bool = True):
+              theta: torch.Tensor, *, checked: bool = True, evaluate: bool = True):
     """``phi -> loss_fn(model(x; phi), y)`` on a flat vector ``phi`` of the adapted parameters
     (``constants``: the frozen ones). Evaluated at theta as a check (a scalar tensor; the errors
     of :func:`~estimators.errors.evaluate_loss`); with ``checked``, also finite data and a finite,
     deterministic loss (:func:`~estimators.errors.check_deterministic`). Returns the function and
-    its value at theta."""
+    its value at theta (None without ``evaluate``: the caller checks its first evaluation)."""
     if checked:
         x, y = check_data(what, data)
     elif isinstance(data, (tuple, list)) and len(data) == 2:
@@ -282,7 +287,9 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
         out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,))
         return loss_fn(out, y)
 
-    if checked:
+    if not evaluate:
+        value = None
+    elif checked:
         value = check_deterministic(what, lambda: f(theta), model, buffers, theta.device)
     else:
         value = evaluate_loss(what, lambda: f(theta), model, buffers, theta.device)[0]

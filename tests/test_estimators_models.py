@@ -39,7 +39,7 @@ from estimators import (
 from estimators import reference as ref
 from estimators import hvp as hvp_module
 
-MODES = ["forward", "reverse", "loop"]
+MODES = ["graph", "forward", "reverse", "revfwd", "loop"]
 
 
 @pytest.fixture(scope="module", autouse=True)
