@@ -61,8 +61,8 @@ class Trajectory:
     ``hvp_mode`` (how a model's HVPs are computed; "dense" for explicit Hessians), ``names`` and
     ``shapes`` (the adapted parameters a flat vector covers, in ``model.named_parameters()``
     order; ``["theta"]`` and ``[(d,)]`` for explicit Hessians), ``schedule`` (the order in which
-    :func:`estimators.binom` runs its cascade on this trajectory by default: "stages" for explicit
-    Hessians, "points" for models).
+    :func:`estimators.binom` runs its cascade on this trajectory by default: "points" for a model
+    trajectory with ``memory="flat"`` or a ``torch.func`` HVP mode, else "stages").
     """
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
@@ -169,7 +169,7 @@ class Trajectory:
         theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
         constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-        autograd_mode = hvp in ("graph", "auto", "loop")
+        autograd_mode = hvp in ("graph", "auto")
         f_trn, trn_loss = flat_loss(model, loss_fn, support, names, shapes, constants, buffers,
                                     "support", theta, checked=checked)
         f_val, _ = flat_loss(model, loss_fn, query, names, shapes, constants, buffers, "query",
@@ -177,7 +177,7 @@ class Trajectory:
         grads = None
         try:
             if autograd_mode:  # torch.autograd only (torch.func modes need not be loaded)
-                grads = PointGradients(f_trn, [], keep=memory == "fast" and hvp != "loop")
+                grads = PointGradients(f_trn, [], keep=memory == "fast")
                 points, first_loss = inner_loop_with_graphs(f_trn, theta, K, alpha, grads)
                 leaf = points[-1].detach().requires_grad_(True)
                 val_loss, drew = evaluate_loss("query", lambda: f_val(leaf), model, buffers,
@@ -187,7 +187,7 @@ class Trajectory:
                 if checked:
                     check_draws("query", val_loss, drew, lambda: f_val(points[-1]), model, buffers,
                                 theta.device, at="phi^K")
-            else:  # torch.func, which also runs under vmap over tasks
+            else:  # torch.func, which also runs under vmap over tasks (and "loop", as it always has)
                 grad_trn = grad(_with_value(f_trn), has_aux=True)
                 points = [theta]
                 with torch.no_grad():
@@ -205,13 +205,13 @@ class Trajectory:
                 "or BatchNorm(..., track_running_stats=False)") from None
         if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
             check_reproduced("support", trn_loss, first_loss, model)
-        if not autograd_mode or hvp == "auto":  # torch.func indexes the points as one tensor
+        if hvp != "graph":  # torch.func indexes the points as one tensor
             points = torch.stack(points)
         if grads is not None:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
                    has_final_hessian=True, names=names, shapes=shapes, hvp_mode=hvp,
-                   val_loss=val_loss, schedule="points")
+                   val_loss=val_loss, schedule=_schedule(hvp, memory))
         if hvp == "auto":
             traj._hvp_fn.owner = traj  # so the mode used can be reported as traj.hvp_mode
         return traj
@@ -261,6 +261,13 @@ class Trajectory:
 
 
 # -- flat parameter plumbing ---------------------------------------------------------------------
+
+def _schedule(hvp: str, memory: str) -> str:
+    """binom's default order on a model trajectory: "points" where a point's HVPs share work (the
+    torch.func modes compute one gradient per call; ``memory="flat"`` builds one graph per point),
+    else "stages" (kept graphs or "loop": the same HVPs either way, in fewer calls)."""
+    return "points" if memory == "flat" or hvp in ("forward", "reverse", "revfwd") else "stages"
+
 
 def unflatten(vec: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> dict[str, torch.Tensor]:
     """Split a flat vector (last dimension) into named views of the given shapes."""
