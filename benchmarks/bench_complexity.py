@@ -410,6 +410,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="K in {5, 10}, 3 repeats")
     parser.add_argument("--only", choices=("baseline", "time", "memory"), help="one table only")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline table")
     parser.add_argument("--models", default="mlp,conv")
     parser.add_argument("--Ks", default="5,10,20,40", help="K values of the memory sweep")
     parser.add_argument("--time-Ks", default="5,10,20", help="K values of the time sweep")
@@ -448,7 +449,7 @@ def main(argv=None) -> int:
               f"{platform.python_version()}; {args.dtype}; {repeats} interleaved rounds; "
               f"peer 'higher': {'yes' if peer else 'not installed'}")
     print(header + "\n")
-    if args.only in (None, "baseline"):
+    if args.only == "baseline" or (args.only is None and not args.no_baseline):
         rows = baseline_table(names, repeats, dtype, device, bar)
         print("## Against the authors'-style baseline (K = 5, rescale=True): time ratio, median of "
               "per-round ratios\n")

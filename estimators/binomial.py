@@ -51,8 +51,8 @@ def binom(traj: Trajectory, L: int, *, chunk_size: int | None = None, rescale: b
     Computed as the cascade of Theorem 3.2 in one of two orders (module docstring): ``"stages"``
     (L stages of K-L+1 HVPs at K-L+1 points, one batched ``traj.hvp`` call per stage: corrected
     Algorithm 2) or ``"points"`` (K calls of at most L HVPs at one point each); the default is the
-    trajectory's ``traj.schedule`` ("points" for model trajectories whose HVPs at one point share
-    work: ``memory="flat"`` or a ``torch.func`` mode; "stages" otherwise).
+    trajectory's ``traj.schedule`` ("points" for model trajectories, except with hvp="loop";
+    "stages" for explicit Hessians).
     ``chunk_size`` caps the rows of one ``traj.hvp`` call. ``rescale=True`` replaces alpha by
     alpha' = L alpha / K (Appendix C.2), so that L = 0 is FOMAML and L = K is MAML.
     """

@@ -61,8 +61,8 @@ class Trajectory:
     ``hvp_mode`` (how a model's HVPs are computed; "dense" for explicit Hessians), ``names`` and
     ``shapes`` (the adapted parameters a flat vector covers, in ``model.named_parameters()``
     order; ``["theta"]`` and ``[(d,)]`` for explicit Hessians), ``schedule`` (the order in which
-    :func:`estimators.binom` runs its cascade on this trajectory by default: "points" for a model
-    trajectory with ``memory="flat"`` or a ``torch.func`` HVP mode, else "stages").
+    :func:`estimators.binom` runs its cascade on this trajectory by default: "stages" for explicit
+    Hessians and for hvp="loop", "points" for the other model trajectories).
     """
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
@@ -211,7 +211,8 @@ class Trajectory:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
                    has_final_hessian=True, names=names, shapes=shapes, hvp_mode=hvp,
-                   val_loss=val_loss, schedule=_schedule(hvp, memory))
+                   val_loss=val_loss,  # "loop" recomputes every gradient either way: keep its order
+                   schedule="stages" if hvp == "loop" else "points")
         if hvp == "auto":
             traj._hvp_fn.owner = traj  # so the mode used can be reported as traj.hvp_mode
         return traj
@@ -261,13 +262,6 @@ class Trajectory:
 
 
 # -- flat parameter plumbing ---------------------------------------------------------------------
-
-def _schedule(hvp: str, memory: str) -> str:
-    """binom's default order on a model trajectory: "points" where a point's HVPs share work (the
-    torch.func modes compute one gradient per call; ``memory="flat"`` builds one graph per point),
-    else "stages" (kept graphs or "loop": the same HVPs either way, in fewer calls)."""
-    return "points" if memory == "flat" or hvp in ("forward", "reverse", "revfwd") else "stages"
-
 
 def unflatten(vec: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> dict[str, torch.Tensor]:
     """Split a flat vector (last dimension) into named views of the given shapes."""
