@@ -292,20 +292,20 @@ MEMORY_ROWS = ("trunc", "binom:fast", "binom:flat", "binom:stages-reverse", "mam
 
 
 def memory_sweep(names, points, args, peer, bar):
-    """Peak memory of MEMORY_ROWS (and the peer) at each (K, L): one subprocess per model and point."""
+    """Peak memory of MEMORY_ROWS (and the peer) at each (K, L): one fresh subprocess per cell."""
     whats = [*MEMORY_ROWS, *(["higher"] if peer else [])]
-    cells = [(name, K, L) for name in names for K, L in points]
+    cells = [(name, K, L, w) for name in names for K, L in points for w in whats]
 
-    def one(cell):
-        name, K, L = cell
-        peaks = peaks_mib({"name": name, "K": K, "L": L, "what": whats, "threads": args.threads,
+    def one(cell):  # one process per cell: pages freed by another configuration would hide peaks
+        name, K, L, w = cell
+        peaks = peaks_mib({"name": name, "K": K, "L": L, "what": [w], "threads": args.threads,
                            "dtype": args.dtype, "device": args.device})
-        bar(f"memory {name} K={K} L={L}")
+        bar(f"memory {name} K={K} L={L} {w}")
         return peaks
 
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(one, cells))
-    return [[*cell, w, peaks[w]] for cell, peaks in zip(cells, results) for w in whats]
+    return [[*cell, peaks[cell[3]]] for cell, peaks in zip(cells, results)]
 
 
 # -- the claims ---------------------------------------------------------------------------------------
