@@ -2,7 +2,7 @@
 
 A :class:`Trajectory` carries alpha, g and a batched Hessian-vector product; it is built from
 explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
-(:meth:`Trajectory.from_model`). Every estimator is a function of a trajectory:
+(:meth:`Trajectory.from_model`, HVPs in :mod:`estimators.hvp`). Every estimator is a function of a trajectory:
 
 * :func:`fo` (g), :func:`trunc` (eq. (5)), :func:`maml` (eq. (4));
 * :func:`binom` (eq. (8), the cascade of Theorem 3.2 / corrected Algorithm 2);
@@ -22,12 +22,14 @@ from .errors import EstimatorInputError
 from .implicit import CGResult, imaml, imaml_cg, imaml_exact
 from .multistep import multistep_maml, resampling_meta_gradient
 from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
-from .trajectory import HVP_MODES, Trajectory
+from .trajectory import HVP_MODES, MEMORY_MODES, SCHEDULES, Trajectory
 from .unrolled import maml_autograd
 
 __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
+    "MEMORY_MODES",
+    "SCHEDULES",
     "BayesianTask",
     "CGResult",
     "EstimatorInputError",
