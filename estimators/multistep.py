@@ -19,16 +19,16 @@ import torch
 from torch.func import grad, vjp
 
 from .backprop import maml
-from .errors import EstimatorInputError, check_int, check_positive
-from .trajectory import Trajectory, flat_loss, flatten_parameters
+from .errors import EstimatorInputError, adapted_parameters, check_int, check_positive
+from .trajectory import Trajectory, flat_loss
 
 __all__ = ["multistep_maml", "resampling_meta_gradient"]
 
 
 def multistep_maml(model: torch.nn.Module, loss_fn, support, query, N: int, alpha: float, *,
                    hvp: str = "auto") -> torch.Tensor:
-    """Eq. (3)/(10): the N-step MAML meta-gradient of one task, a flat vector in the order of
-    ``model.named_parameters()``; ``hvp`` as in :meth:`Trajectory.from_model`."""
+    """Eq. (3)/(10): the N-step MAML meta-gradient of one task, a flat vector over the adapted
+    parameters (those that require grad) in the order of ``model.named_parameters()``; ``hvp`` as in :meth:`Trajectory.from_model`."""
     return maml(Trajectory.from_model(model, loss_fn, support, query, N, alpha, hvp=hvp))
 
 
@@ -50,11 +50,14 @@ def resampling_meta_gradient(model: torch.nn.Module, loss_fn, inner_batches, hes
         raise EstimatorInputError(f"hessian_batches has {len(hess)} batches: need one per inner "
                                   f"step, N={N}")
     alpha = check_positive("alpha", alpha)
-    names, shapes, theta = flatten_parameters(model)
+    adapted = adapted_parameters(model)
+    names, shapes = [n for n, _ in adapted], [p.shape for _, p in adapted]
+    theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
+    constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
 
     def loss(data, what):
-        return flat_loss(model, loss_fn, data, names, shapes, buffers, what)
+        return flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what, theta)[0]
 
     f_inner = [loss(S, f"inner_batches[{j}]") for j, S in enumerate(inner)]
     f_hess = [loss(D, f"hessian_batches[{j}]") for j, D in enumerate(hess)]
