@@ -18,7 +18,10 @@ from verify.registry import REGISTRY, get
 from verify.search import TOL, confirm_bound
 
 ROOT = Path(__file__).resolve().parents[1]
-WITNESSES = sorted((ROOT / "docs" / "witnesses").glob("*.json"))
+#: witnesses of the related papers (imaml., ji2022., ibaml.) are replayed by their own test modules
+#: (tests/test_related_*.py) until their statements join the registry
+RELATED = ("imaml.", "ji2022.", "ibaml.")
+WITNESSES = sorted(p for p in (ROOT / "docs" / "witnesses").glob("*.json") if not p.name.startswith(RELATED))
 
 #: the verdict of every statement (docs/errata.md, section "Verify")
 EXPECTED = {

@@ -44,8 +44,8 @@ class Check:
     reference: str
     assumption: str
     text: str
-    statement: Any = None
-    variant: Any = None
+    statement: Any = field(default=None, kw_only=True)  # keyword-only: subclasses' fields follow text
+    variant: Any = field(default=None, kw_only=True)
 
     @property
     def status(self) -> str | None:
