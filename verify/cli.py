@@ -16,10 +16,11 @@ import importlib
 import json
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from binomgbml import ArgumentParser, UsageError
+
+from .pool import process_pool
 
 __all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
 
@@ -90,18 +91,17 @@ def run_statements(ids, *, examples=100, starts=12, seed=0, jobs=1, progress=Tru
 
     tasks = [(sid, examples, starts, seed) for sid in ids]
     results = {}
-    bar = tqdm(total=len(tasks), desc="verify", unit="stmt", file=sys.stderr, disable=not progress)
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for sid, result in pool.map(_check_one, tasks):
+    with tqdm(total=len(tasks), desc="verify", unit="stmt", file=sys.stderr, disable=not progress) as bar:
+        if jobs > 1 and len(tasks) > 1:
+            with process_pool(jobs) as pool:
+                for sid, result in pool.map(_check_one, tasks):
+                    results[sid] = result
+                    bar.update()
+        else:
+            for task in tasks:
+                sid, result = _check_one(task)
                 results[sid] = result
                 bar.update()
-    else:
-        for task in tasks:
-            sid, result = _check_one(task)
-            results[sid] = result
-            bar.update()
-    bar.close()
     return {sid: results[sid] for sid in ids}
 
 
