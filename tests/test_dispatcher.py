@@ -92,20 +92,27 @@ def test_ctrl_c_stops_every_kind_of_run_at_once_without_a_traceback(tmp_path):
                                                            "--workers", "2", "--no-progress"], False),
             "check-estimator": (["check-estimator", "slow_estimators:binom", "--claim", "thm3.6.binom",
                                  "--examples", "100000", "--out", out], True)}
-    env = dict(_env(), PYTHONPATH=str(tmp_path))
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), *filter(None, [env.get("PYTHONPATH")])])
     procs = {name: (_start(argv, env, stdout=subprocess.PIPE, start_new_session=True), group)
              for name, (argv, group) in runs.items()}
-    time.sleep(4)
-    for proc, group in procs.values():
-        assert proc.poll() is None, "the run ended before it could be interrupted"
-        (os.killpg if group else os.kill)(proc.pid, signal.SIGINT)
-    start = time.monotonic()
-    for name, (proc, _) in procs.items():
-        _, err = proc.communicate(timeout=60)
-        sub = runs[name][0][0]
-        messages = [line for line in err.replace("\r", "\n").splitlines() if line and "|" not in line]
-        assert proc.returncode == 130 and messages == [f"binomgbml {sub}: interrupted"], (name, err[-2000:])
-    assert time.monotonic() - start < 30  # the workers were stopped, not waited for
+    try:
+        time.sleep(4)
+        for proc, group in procs.values():
+            assert proc.poll() is None, "the run ended before it could be interrupted"
+            (os.killpg if group else os.kill)(proc.pid, signal.SIGINT)
+        start = time.monotonic()
+        for name, (proc, _) in procs.items():
+            _, err = proc.communicate(timeout=60)
+            sub = runs[name][0][0]
+            messages = [line for line in err.replace("\r", "\n").splitlines() if line and "|" not in line]
+            assert proc.returncode == 130 and messages == [f"binomgbml {sub}: interrupted"], (name, err[-2000:])
+        assert time.monotonic() - start < 30  # the workers were stopped, not waited for
+    finally:
+        for proc, _ in procs.values():  # a run that ignored the interrupt must not outlive the test
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 @pytest.mark.parametrize("sub", list(binomgbml.SUBCOMMANDS))
