@@ -2,9 +2,10 @@
 
 Each subcommand lives in its own package and is imported only when it runs, so that
 ``binomgbml bounds`` never pays for importing torch. What the subcommands share (a subcommand is
-``main(argv) -> int``; bad input is one line on stderr and exit status 2; ``ArgumentParser``,
-``UsageError``, the table from library parameter names to flags) is in ``cli_common``, below
-them; this dispatcher sits above them and no package imports it.
+``main(argv) -> int``; bad input is one line on stderr and exit status 2; Ctrl-C is one line and
+status 130; a closed output pipe ends quietly with status 0; ``ArgumentParser``, ``UsageError``,
+the table from library parameter names to flags) is in ``cli_common``, below them; this
+dispatcher sits above them and no package imports it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-from cli_common import ArgumentParser, UsageError, run_command
+from cli_common import ArgumentParser, UsageError, flushed, pipe_closed, run_command, say
 
-__all__ = ["ArgumentParser", "UsageError", "main"]
+__all__ = ["ArgumentParser", "UsageError", "main", "run"]
 
 #: subcommand -> "module:function" (imported lazily)
 SUBCOMMANDS = {
@@ -33,25 +34,30 @@ def _usage() -> str:
 
 
 def run(sub: str, argv: list[str]) -> int:
-    """Run subcommand ``sub`` with arguments ``argv``; return the exit status."""
+    """Run subcommand ``sub`` with arguments ``argv``; return the exit status (see
+    :func:`cli_common.run_command`: the import of its module is covered too)."""
     target, _ = SUBCOMMANDS[sub]
     module_name, func_name = target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    return run_command(sub, func, argv)
+
+    def subcommand(args: list[str]) -> int | None:
+        return getattr(importlib.import_module(module_name), func_name)(args)
+
+    return run_command(sub, subcommand, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``binomgbml`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(_usage())
-        return 0 if argv else 2
-    sub, rest = argv[0], argv[1:]
-    if sub not in SUBCOMMANDS:
-        print(f"binomgbml: error: unknown subcommand {sub!r}; choose from {', '.join(SUBCOMMANDS)}",
-              file=sys.stderr)
+    if argv and argv[0] in SUBCOMMANDS:
+        return run(argv[0], argv[1:])
+    if argv and argv[0] not in ("-h", "--help"):
+        say(f"binomgbml: error: unknown subcommand {argv[0]!r}; choose from {', '.join(SUBCOMMANDS)}")
         return 2
-    return run(sub, rest)
+    try:
+        print(_usage())
+        return flushed(0 if argv else 2)
+    except BrokenPipeError:  # `binomgbml --help | true`
+        return pipe_closed()
 
 
 if __name__ == "__main__":

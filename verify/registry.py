@@ -27,10 +27,16 @@ from bounds.params import BoundsInputError, exact_point
 from bounds.statement import Bound, Claim, Relation, Statement, Theorem, Variant
 
 from .checks import BoundCheck, Check, ExactCheck
+from .errors import VerifyInputError
+from .rationals import spectrum_violation
 from .search import BoundClaim
 from .strategies import hessian_sequences, statement_parameters
 
-__all__ = ["REGISTRY", "get", "theorem_checks"]
+__all__ = ["MAX_REPLAY_K", "REGISTRY", "get", "theorem_checks"]
+
+#: the largest K of a replayed claim about numbers (its exact sums and products have K terms of
+#: growing size; at K = 1000 a replay takes seconds); the searches draw K <= 40
+MAX_REPLAY_K = 1000
 
 
 def _ref():
@@ -72,8 +78,12 @@ def _fractions(lo, hi, den=4):
     return st.fractions(Fraction(lo), Fraction(hi), max_denominator=den)
 
 
+def _any_L(K):
+    return 0, K
+
+
 @st.composite
-def _trajectory_cases(draw, *, min_K=1, max_K=4, max_d=2, L=lambda K: (0, K), l=None,
+def _trajectory_cases(draw, *, min_K=1, max_K=4, max_d=2, L=_any_L, l=None,
                       final_hessian=False):
     """Exact (H, g, alpha, L[, l][, H_K]) with symmetric non-commuting rational Hessians."""
     K = draw(st.integers(min_K, max_K))
@@ -106,9 +116,30 @@ def _args(case):
     return case["hessians"], case["g"], p["alpha"], p["L"]
 
 
+def _trajectory_domain(min_K=1, L=_any_L, l=None, **_):
+    """validate(case) for an identity over the cases of ``_trajectory_cases(**same keywords)``:
+    K >= min_K, L in L(K), l in l(K, L), alpha > 0, symmetric Hessians (H_K too)."""
+    def validate(case):
+        p = case["params"]
+        K, L_value = p["K"], p["L"]
+        lo, hi = L(K) if K >= min_K else (0, -1)
+        if K < min_K or not lo <= L_value <= hi:
+            return f"K = {K}, L = {L_value} breaks K >= {min_K} and {lo} <= L <= {hi}, the statement's domain"
+        if l is not None and not l(K, L_value)[0] <= p["l"] <= l(K, L_value)[1]:
+            return f"l = {p['l']} breaks {l(K, L_value)[0]} <= l <= {l(K, L_value)[1]}, the statement's domain"
+        if p["alpha"] <= 0:
+            return f"alpha = {p['alpha']} is not a step size > 0"
+        for name, Hk in [*((f"H^{k}", Hk) for k, Hk in enumerate(case["hessians"])),
+                         *((("H^K", case["H_K"]),) if "H_K" in case else ())]:
+            if (Hk != Hk.T).any():
+                return f"{name} is not symmetric, so it is not a Hessian"
+        return None
+    return validate
+
+
 def _identity_statement(sid, reference, text, sides, **case_kw):
     return ExactCheck(sid, reference, "-", text, cases=lambda: _trajectory_cases(**case_kw),
-                      examine=_identity(sides))
+                      examine=_identity(sides), validate=_trajectory_domain(**case_kw))
 
 
 def _expansion(case):
@@ -161,7 +192,12 @@ def _validate(statement: Statement, variant: Variant):
         except BoundsInputError as exc:
             return f"{assign} breaks the domain: {exc}"
         why = broken(hyp, p)
-        return None if why is None else f"{assign} breaks the conditions: {why[0]}"
+        if why is not None:
+            return f"{assign} breaks the conditions: {why[0]}"
+        K = p.get("K")
+        if K is not None and K > MAX_REPLAY_K:
+            return f"K = {K} is beyond K <= {MAX_REPLAY_K}, the largest K replayed exactly (to bound the time)"
+        return None
     return validate
 
 
@@ -227,9 +263,24 @@ def _loose_check(theorem: Theorem, claim: Claim, variant: Variant) -> ExactCheck
         error, bound = _scalar_error(case["params"], case["hessians"][:, 0, 0], binom)
         return error < bound, error, bound
 
+    conditions = _validate(claim, variant)
+
+    def validate(case):
+        why = conditions(case)
+        hs = case["hessians"]
+        if why or hs.ndim != 3 or hs.shape[1:] != (1, 1):
+            return why or f"hessians have shape {hs.shape}; the statement is about d = 1 (K x 1 x 1)"
+        if hs.shape[0] != case["params"]["K"]:
+            return f"{hs.shape[0]} hessians for K = {case['params']['K']}"
+        for k, (Hk, (lo, hi)) in enumerate(zip(hs, bounds.statement.spectrum(hyp.assumptions, case["params"]))):
+            why = spectrum_violation(Hk, lo, hi)
+            if why:
+                return f"H^{k} {why}: breaks {hyp.label}"
+        return None
+
     return ExactCheck(claim.variant_id(variant), claim.variant_reference(variant), hyp.label,
                       claim.variant_text(variant), statement=claim, variant=variant, cases=cases,
-                      examine=examine, validate=_validate(claim, variant))
+                      examine=examine, validate=validate)
 
 
 #: Hypothesis caps per check (a budget, not a fact of the statement)
@@ -308,8 +359,8 @@ REGISTRY: dict[str, Check] = {c.id: c for c in _CHECKS}
 
 
 def get(statement_id: str) -> Check:
-    """The statement with this id; ValueError naming the known ids otherwise."""
+    """The check with this id; VerifyInputError (a ValueError) naming the known ids otherwise."""
     try:
         return REGISTRY[statement_id]
     except KeyError:
-        raise ValueError(f"unknown statement id {statement_id!r}; known: {', '.join(REGISTRY)}") from None
+        raise VerifyInputError(f"unknown statement id {statement_id!r}; known: {', '.join(REGISTRY)}") from None
