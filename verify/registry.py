@@ -275,7 +275,7 @@ def _loose_check(theorem: Theorem, claim: Claim, variant: Variant) -> ExactCheck
         for k, (Hk, (lo, hi)) in enumerate(zip(hs, bounds.statement.spectrum(hyp.assumptions, case["params"]))):
             why = spectrum_violation(Hk, lo, hi)
             if why:
-                return f"H^{k} {why}: breaks {hyp.label}"
+                return f"H^{k} {why}: breaks Assumption {hyp.label}"
         return None
 
     return ExactCheck(claim.variant_id(variant), claim.variant_reference(variant), hyp.label,
