@@ -330,7 +330,7 @@ def _csv(rows: list[dict[str, Any]], normalize: str | None) -> str:
                 field, key = nested[c]
                 value = r[field].get(key)
             elif c in keys:
-                value = None if r[c] is None else _text(r[c])
+                value = None if r.get(c) is None else _text(r[c])
             elif c == "applicable":
                 value = str(r[c]).lower()
             else:
