@@ -276,8 +276,9 @@ def _delta(rho_term: Any) -> Any:
         return np.minimum(first, second)
 
     def sympy() -> Any:
-        rho, mu, eps = symbol(P_RHO), symbol(P_MU), symbol(P_EPS)
-        return _sympy().Min(eps / (2 * F_B1.expr), rho_term(mu) / (2 * rho))
+        sp, (rho, mu, eps) = _sympy(), (symbol(p) for p in (P_RHO, P_MU, P_EPS))
+        first = eps / (2 * F_B1.expr)
+        return sp.Piecewise((first, sp.Eq(rho, 0)), (sp.Min(first, rho_term(mu) / (2 * rho)), True))
     sympy.__name__ = f"_sym_delta_{rho_term.__name__}"
     return exact, numeric, sympy
 
