@@ -11,7 +11,6 @@ or directly for values that may be negative), normalised by a bound of the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np

@@ -23,9 +23,9 @@ import sympy
 import bounds
 from bounds import symbolic
 from bounds.cli import main as bounds_main
-from bounds.evaluation import broken, bound_value
+from bounds.evaluation import bound_value, broken
 from bounds.exact import RationalBracket, exp_bracket, log_bracket, sqrt_bracket
-from bounds.papers import PAPERS, ji2022, imaml, ibaml
+from bounds.papers import PAPERS, ibaml, imaml, ji2022
 from bounds.params import BoundsInputError, NotApplicable, exact_point
 from bounds.statement import VERDICT_OF_STATUS
 from cli_common import run_command

@@ -21,7 +21,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounds import BoundsInputError
 from estimators import (
     CGResult,
     EstimatorInputError,

@@ -8,13 +8,11 @@ import contextlib
 import dataclasses
 import io
 import json
-import math
 import pathlib
 from fractions import Fraction as F
 
 import numpy as np
 import pytest
-import sympy
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st

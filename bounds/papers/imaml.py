@@ -262,7 +262,7 @@ LEMMA3 = statement_theorem(
              text="||g_i - d_theta L_i(Alg*_i(theta))|| <= (lam rho B/mu^2 + lam L/mu) delta + delta'")])
 
 
-def _delta(rho_term: Any) -> Any:
+def _accuracy(rho_term: Any) -> Any:
     """delta = min(eps / (2 B_1), rho_term / (2 rho)) of Theorem 2's proof; rho = 0 leaves out the
     second term (Theorem 2's conditions keep B_1 > 0 when rho = 0)."""
     def exact(kappa: Any, D: Any, lam: Any, mu: Any, rho: Any, B: Any, L: Any, eps: Any) -> Any:
@@ -287,12 +287,12 @@ def _one(mu: Any) -> Any:
     return 1
 
 
-def _mu(mu: Any) -> Any:
+def _mu_term(mu: Any) -> Any:
     return mu
 
 
 _THM2_HYP = Hypotheses((P_KAPPA, P_D, P_LAM, P_MU, P_RHO, P_B, P_L, P_EPS), ASSUMPTION_2, (KAPPA, COUNTS))
-_d_printed, _d_proof = _delta(_one), _delta(_mu)
+_d_printed, _d_proof = _accuracy(_one), _accuracy(_mu_term)
 QUANTITIES = {q.key: q for q in (
     quantity("imaml.thm2", "delta", "iMAML Theorem 2, proof (l. 297)", "delta = min(eps/(2 B_1), 1/(2 rho)), as printed",
              Formula(_d_printed[0], None, _d_printed[2], "min(eps/(2 B_1), 1/(2 rho))", numeric=_d_printed[1]),
