@@ -190,17 +190,17 @@ def verify_main(argv: list[str]) -> int:
 # check-estimator
 
 
-def _import_target(target: str):
+def _import_target(target: str, what: str = "estimator"):
     module_name, sep, func_name = target.partition(":")
     if not sep or not module_name or not func_name:
-        raise UsageError(f"estimator {target!r} must be 'package.module:function'")
+        raise UsageError(f"{what} {target!r} must be 'package.module:function'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"estimator {target!r}: cannot import {module_name!r} ({exc})") from None
+        raise UsageError(f"{what} {target!r}: cannot import {module_name!r} ({exc})") from None
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r}")
+        raise UsageError(f"{what} {target!r}: {module_name} has no callable {func_name!r}")
     return func
 
 
