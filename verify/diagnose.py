@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .spectra import StepSpectra, step_spectra
+from .spectra import TOL, StepSpectra, step_spectra
 from .tightness import VARIANTS, variants
 
 __all__ = ["THEOREMS", "Diagnosis", "actual_errors", "diagnose"]
@@ -97,7 +97,7 @@ def _reason(theorem: str, diag: Diagnosis, L: int) -> str | None:
     return bounds.not_applicable(theorem, diag.K, L, diag.alpha, diag.H, diag.h, diag.M)
 
 
-def diagnose(traj, *, M: int = 1, variant: str = "all", tol: float = 0.0, seed: int = 0,
+def diagnose(traj, *, M: int = 1, variant: str = "all", tol: float = TOL, seed: int = 0,
              spectra: StepSpectra | None = None) -> Diagnosis:
     """Constants of ``traj`` and every applicable bound (times ``||g||``) next to the actual error.
 

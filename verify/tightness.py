@@ -530,9 +530,19 @@ def replay(data: dict) -> tuple[bool, str]:
         else:
             relation = f"ratio {math.sqrt(attained_sq / (b * b)):.6g}"
         parts.append(f"{variant} bound {float(b):.6g} ({relation})")
-    return True, (f"{label}: error = {math.sqrt(attained_sq):.6g} |g| (error^2/|g|^2 = "
-                  f"{fraction_str(attained_sq)}, reproduced exactly; Hessians under Assumption "
-                  f"{assumption(number)}, d = {hs.shape[1]}); " + "; ".join(parts))
+    root = _exact_sqrt(attained_sq)
+    exact_text = f"= {fraction_str(root)}" if root is not None else "error^2/|g|^2 " + (
+        f"= {fraction_str(attained_sq)}" if len(fraction_str(attained_sq)) <= 60
+        else f"a {len(str(attained_sq.denominator))}-digit-denominator rational")
+    return True, (f"{label}: error = {math.sqrt(attained_sq):.6g} |g| ({exact_text}; reproduced "
+                  f"exactly; Hessians under Assumption {assumption(number)}, d = {hs.shape[1]}); "
+                  + "; ".join(parts))
+
+
+def _exact_sqrt(q: Fraction) -> Fraction | None:
+    """The rational square root of ``q >= 0`` when it has one, else None."""
+    roots = [math.isqrt(q.numerator), math.isqrt(q.denominator)]
+    return Fraction(*roots) if roots[0] ** 2 == q.numerator and roots[1] ** 2 == q.denominator else None
 
 
 def _describe(p: dict) -> str:
