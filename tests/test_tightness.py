@@ -4,6 +4,7 @@ dense reference, the multilinearity it rests on, the search's exact witnesses, r
 
 import itertools
 import json
+import math
 import random
 from fractions import Fraction as F
 
@@ -124,10 +125,12 @@ def test_sharpness_claims_of_the_paper_are_tight_with_their_witnesses():
 
 def test_figure_2_values_exactly():
     """Two values of docs/tightness.md's table, exactly: (12c) at K = 5, L = 1, alpha H = 1/4 is
-    5/8 and the worst case is 499/1024 (H^0 = 0, the rest H: ratio 499/640); (13c) at L = 1 is
-    0.680371 against the same 499/1024."""
+    5/8 and the commuting worst case is 499/1024 = sum_{l >= 2} (-1)^l C(5, l) 4^-l, at H^k = H I
+    (ratio 499/640); under Assumption 3.9 (M = 1, h = 1/10) it is the same 499/1024."""
     row, = T.two_sided("3.8", "binom", 5, 1, F(1, 4), 1, starts=0)
     assert row.bound == F(5, 8) and row.witness.attained_squared == F(499, 1024) ** 2
+    assert sum((-1) ** l * math.comb(5, l) * F(1, 4) ** l for l in range(2, 6)) == F(499, 1024)
+    assert [x[0][0] for x in row.witness.hessians] == [1] * 5
     assert row.ratio == pytest.approx(499 / 640, rel=1e-15)
     row, = T.two_sided("3.10", "binom", 5, 1, F(1, 4), 1, F(1, 10), 1, starts=0)
     assert row.witness.attained_squared == F(499, 1024) ** 2 and not row.tight

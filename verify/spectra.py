@@ -18,9 +18,10 @@ a seeded random vector. **Accuracy.** Every value returned is the Rayleigh quoti
 ``theta = y^T A y`` of a unit Ritz vector y, recomputed with one more HVP, with its residual
 ``r = ||A y - theta y||``. For a symmetric A this certifies (up to the rounding of the HVPs) that
 ``lambda_min <= theta <= lambda_max`` and that some eigenvalue of A lies within ``r`` of theta;
-the error of a Rayleigh quotient is moreover quadratic in r (at most ``r^2 / gap``, the gap to the
-rest of the spectrum), so ``tol`` = 1e-8 gives eigenvalues to about machine precision (tested
-against dense eigenvalues to 1e-10 relative). A Lanczos run from a random start misses the
+moreover the error of a Rayleigh quotient is quadratic in r (at most ``r^2 / delta``, delta the
+distance from theta to the other eigenvalues; Kato-Temple), so ``tol`` = 1e-8 gives eigenvalues
+to about machine precision when the extreme eigenvalue is not clustered (tested against dense
+eigenvalues to 1e-10 relative). A Lanczos run from a random start misses the
 extreme eigenvalue only when the start is orthogonal to its eigenvector, which has probability
 zero. Operators of size below :data:`DENSE_BELOW` are solved densely instead (their
 columns by HVPs, then ``numpy.linalg.eigh``).
