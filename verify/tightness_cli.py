@@ -21,7 +21,7 @@ from pathlib import Path
 
 from binomgbml import ArgumentParser, UsageError
 from bounds.cli import EPILOG as BOUNDS_EPILOG
-from bounds.cli import _attach_negative_values, _points, parse_theorems
+from bounds.cli import _attach_negative_values, _points, add_point_arguments, parse_theorems
 
 from .cli import _import_target, _out_dir, load_witness
 
@@ -66,13 +66,7 @@ def _tightness_parser() -> ArgumentParser:
                             description="Two-sided bounds: each error bound of Theorems 3.6, 3.8, 3.10 "
                             "next to the largest error that can be exhibited under its assumption, with "
                             "an exact witness (docs/tightness.md).")
-    parser.add_argument("--K", help="inner steps K >= 1 (default 5)")
-    parser.add_argument("--L", help="truncation 0 <= L <= K (default 0..K)")
-    parser.add_argument("--alpha", help="inner step size alpha > 0 (default 1/4)")
-    parser.add_argument("--H", help="Lipschitz constant H > 0 of the gradient (default 1)")
-    parser.add_argument("--h", metavar="h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
-    parser.add_argument("--M", help="strongly convex points 1 <= M <= min(L, K-L) (Theorem 3.10)")
-    parser.add_argument("--theorem", default="all", help="3.6, 3.8, 3.10, a comma list, or all (default)")
+    add_point_arguments(parser)
     parser.add_argument("--variant", default="printed",
                         help="printed (default), corrected, or all (both where a corrected form exists)")
     parser.add_argument("--starts", type=_count, default=8,
