@@ -529,7 +529,9 @@ def replay(data: dict) -> tuple[bool, str]:
             relation = "exceeded"
         else:
             relation = f"ratio {math.sqrt(attained_sq / (b * b)):.6g}"
-        parts.append(f"{variant} bound {float(b):.6g} ({relation})")
+        name = equation(number, estimator).split("eq. ")[-1]
+        parts.append(f"{variant} bound {name} {float(b):.6g} ({relation})" if variant == "printed"
+                     else f"{variant} bound {float(b):.6g} ({relation})")
     root = _exact_sqrt(attained_sq)
     exact_text = f"= {fraction_str(root)}" if root is not None else "error^2/|g|^2 " + (
         f"= {fraction_str(attained_sq)}" if len(fraction_str(attained_sq)) <= 60
