@@ -285,3 +285,16 @@ def test_the_committed_figure_2_witnesses_replay_exactly():
         assert ok, (path.name, detail)
         if data["attained"] == data["bounds"]["printed"]:
             assert "printed bound" in detail and "tight" in detail.split("printed bound")[1].split(";")[0]
+
+
+def test_values_beyond_float64_are_inf_never_an_error(tmp_path, capsys):
+    assert T.sqrt_float(F(10 ** 800, 3)) == math.inf
+    assert T.sqrt_float(F(10 ** 600, 7)) == pytest.approx(10 ** 300 / math.sqrt(7), rel=1e-12)
+    assert T.sqrt_float(F(9, 4)) == 1.5 and T.sqrt_float(F(2)) == math.sqrt(2)
+    argv = ["tightness", "--theorem", "3.6", "--K", "50", "--L", "0", "--alpha", "10000000", "--H", "1",
+            "--starts", "0", "--format", "json", "--out", str(tmp_path)]
+    assert binomgbml.main(argv) == 0  # (1 + 10^7)^50 - 1 is about 10^350
+    text = capsys.readouterr().out
+    assert '"bound": 1e999' in text and "Infinity" not in text and "NaN" not in text
+    rows = json.loads(text)["rows"]
+    assert rows[0]["attained"] == math.inf and rows[0]["ratio"] == 1.0

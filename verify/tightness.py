@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bounds.lemmas import to_float
+
 from .exact import (
     fraction_str,
     rationalize,
@@ -170,24 +172,74 @@ def commuting_worst_case(estimator: str, spans: Sequence[tuple], alpha, L: int):
     """``(max |f|, lambdas)`` over the box of per-step intervals ``spans`` (exact Fractions).
 
     The maximum of the multilinear ``|f|`` (:func:`scalar_error`) is at a vertex; by symmetry only
-    the number of steps of each group at its upper end matters (``prod (n_g + 1)`` vertices).
-    ``lambdas`` are the eigenvalues of the maximising vertex, one per step (the first steps of a
-    group at the upper end). Ties go to the first vertex in the enumeration order.
+    the number of steps of each group at its upper end matters (``prod (n_g + 1)`` vertex
+    classes). A class's error takes O(#groups) exact powers for fo and trunc; for binom the
+    truncated series ``prod_k (1 - x_k t) mod t^(L+1)`` is updated in O(L) from one class to the
+    next along the largest group (times ``(1 - x_hi t) / (1 - x_lo t)``). ``lambdas`` are the
+    eigenvalues of the maximising vertex, one per step (the first steps of a group at the upper
+    end); ties go to the first class enumerated, all steps at their lower end first.
     """
     alpha = Fraction(alpha)
     spans = [(Fraction(lo), Fraction(hi)) for lo, hi in spans]
-    groups = _symmetry_groups(estimator, L, spans)
-    choices = [range(len(steps) + 1) if lo != hi else (0,) for (lo, hi, _), steps in groups.items()]
+    groups = [(alpha * lo, alpha * hi, side, steps)
+              for (lo, hi, side), steps in _symmetry_groups(estimator, L, spans).items()]
+    groups.sort(key=lambda g: len(g[3]) if g[0] != g[1] else -1)  # the largest varying one last
+    inner = groups[-1]
+    ranges = [range(len(g[3]) + 1) if g[0] != g[1] else range(1) for g in groups]
     best = None
-    for counts in itertools.product(*choices):
-        lambdas = [Fraction(0)] * len(spans)
-        for ((lo, hi, _), steps), at_hi in zip(groups.items(), counts):
-            for i, k in enumerate(steps):
-                lambdas[k] = hi if i < at_hi else lo
-        value = abs(scalar_error(estimator, [alpha * lam for lam in lambdas], L))
-        if best is None or value > best[0]:
-            best = (value, lambdas)
-    return best
+    for counts in itertools.product(*ranges[:-1]):
+        at_hi = [*counts, 0]
+        series = _series(groups, at_hi, L) if estimator == "binom" else None
+        for j in ranges[-1]:
+            at_hi[-1] = j
+            value = abs(_class_error(estimator, groups, at_hi, series))
+            if best is None or value > best[0]:
+                best = (value, list(at_hi))
+            if series is not None and j < ranges[-1][-1]:  # one inner step from lo to hi
+                series = _divide(_times(series, inner[1]), inner[0])
+    value, at_hi = best
+    lambdas = [Fraction(0)] * len(spans)
+    for (x_lo, x_hi, _, steps), j in zip(groups, at_hi):
+        for i, k in enumerate(steps):
+            lambdas[k] = (x_hi if i < j else x_lo) / alpha
+    return value, lambdas
+
+
+def _class_error(estimator: str, groups, at_hi, series) -> Fraction:
+    """:func:`scalar_error` at a vertex class: ``at_hi[g]`` steps of group g at its upper end."""
+    def product(which):
+        return math.prod(((1 - x_lo) ** (len(steps) - j) * (1 - x_hi) ** j
+                          for (x_lo, x_hi, side, steps), j in zip(groups, at_hi) if which(side)),
+                         start=Fraction(1))
+
+    full = product(lambda side: True)
+    if estimator == "fo":
+        return full - 1
+    if estimator == "trunc":
+        return full - product(lambda side: side)
+    return full - sum(series, Fraction(0))  # binom: minus sum_{l <= L} (-1)^l e_l(x)
+
+
+def _series(groups, at_hi, L: int) -> list[Fraction]:
+    """Coefficients of ``prod_k (1 - x_k t)`` up to t^L: ``(-1)^l e_l(x)``, l = 0..L."""
+    series = [Fraction(1)] + [Fraction(0)] * L
+    for (x_lo, x_hi, _, steps), j in zip(groups, at_hi):
+        for x in [x_hi] * j + [x_lo] * (len(steps) - j):
+            series = _times(series, x)
+    return series
+
+
+def _times(series: list, x: Fraction) -> list:
+    """``series * (1 - x t)`` mod t^(L+1)."""
+    return [series[0]] + [c - x * prev for c, prev in zip(series[1:], series)]
+
+
+def _divide(series: list, x: Fraction) -> list:
+    """``series / (1 - x t)`` mod t^(L+1) (exact: the series has that factor)."""
+    out = [series[0]]
+    for c in series[1:]:
+        out.append(c + x * out[-1])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,8 +267,8 @@ class Witness:
 
     @property
     def attained(self) -> float:
-        """The error as a multiple of ``||g||`` (float)."""
-        return math.sqrt(self.attained_squared)
+        """The error as a multiple of ``||g||`` (float; inf beyond float64)."""
+        return sqrt_float(self.attained_squared)
 
     def to_json(self) -> dict:
         """The witness file's content (rationals as "p/q" strings; see :func:`replay`)."""
@@ -225,7 +277,7 @@ class Witness:
         for variant in VARIANTS:
             b = variant_bound(self.theorem, self.estimator, variant, self.params)
             if b is not None:
-                bound_values[variant] = float(b)
+                bound_values[variant] = to_float(b)
         return {"id": f"tightness.thm{self.theorem}.{self.estimator}", "theorem": self.theorem,
                 "estimator": self.estimator, "assumption": assumption(self.theorem),
                 "method": self.method, **case, "attained": self.attained, "bounds": bound_values,
@@ -359,7 +411,7 @@ class TwoSided:
         """attained / bound (None when the bound is 0, where the error is 0 too)."""
         if self.bound == 0:
             return None
-        return math.sqrt(self.witness.attained_squared / (self.bound * self.bound))
+        return sqrt_float(self.witness.attained_squared / (self.bound * self.bound))
 
     @property
     def tight(self) -> bool:
@@ -452,7 +504,7 @@ def band(theorem: str, K, L: Iterable, alpha, H, h=None, M=None, *, variant: str
     for r in rows:
         out[r.estimator]["L"].append(r.params["L"])
         out[r.estimator]["attained"].append(r.attained)
-        out[r.estimator]["bound"].append(float(r.bound))
+        out[r.estimator]["bound"].append(to_float(r.bound))
         out[r.estimator]["tight"].append(r.tight)
     return out
 
@@ -528,17 +580,32 @@ def replay(data: dict) -> tuple[bool, str]:
         elif attained_sq > b * b:
             relation = "exceeded"
         else:
-            relation = f"ratio {math.sqrt(attained_sq / (b * b)):.6g}"
+            relation = f"ratio {sqrt_float(attained_sq / (b * b)):.6g}"
         name = equation(number, estimator).split("eq. ")[-1]
-        parts.append(f"{variant} bound {name} {float(b):.6g} ({relation})" if variant == "printed"
-                     else f"{variant} bound {float(b):.6g} ({relation})")
+        parts.append(f"{variant} bound {name} {to_float(b):.6g} ({relation})" if variant == "printed"
+                     else f"{variant} bound {to_float(b):.6g} ({relation})")
     root = _exact_sqrt(attained_sq)
     exact_text = f"= {fraction_str(root)}" if root is not None else "error^2/|g|^2 " + (
         f"= {fraction_str(attained_sq)}" if len(fraction_str(attained_sq)) <= 60
         else f"a {len(str(attained_sq.denominator))}-digit-denominator rational")
-    return True, (f"{label}: error = {math.sqrt(attained_sq):.6g} |g| ({exact_text}; reproduced "
+    return True, (f"{label}: error = {sqrt_float(attained_sq):.6g} |g| ({exact_text}; reproduced "
                   f"exactly; Hessians under Assumption {assumption(number)}, d = {hs.shape[1]}); "
                   + "; ".join(parts))
+
+
+def sqrt_float(q: Fraction) -> float:
+    """``sqrt(q)`` as a float for a rational ``q >= 0``: the nearest float to an exact rational root,
+    through logarithms where ``q`` is beyond float64, inf where the root is too."""
+    root = _exact_sqrt(q)
+    if root is not None:
+        return to_float(root)
+    value = to_float(q)
+    if math.isfinite(value) and value > 0 and q.numerator.bit_length() < 1000:
+        return math.sqrt(value)
+    try:
+        return math.exp((math.log(q.numerator) - math.log(q.denominator)) / 2)
+    except OverflowError:
+        return math.inf
 
 
 def _exact_sqrt(q: Fraction) -> Fraction | None:

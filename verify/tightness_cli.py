@@ -21,7 +21,14 @@ from pathlib import Path
 
 from binomgbml import ArgumentParser, UsageError
 from bounds.cli import EPILOG as BOUNDS_EPILOG
-from bounds.cli import _attach_negative_values, _points, add_point_arguments, parse_theorems
+from bounds.cli import (
+    _attach_negative_values,
+    _points,
+    add_point_arguments,
+    parse_theorems,
+)
+from bounds.lemmas import to_float
+from bounds.tables import _json as bounds_json
 
 from .cli import _import_target, _out_dir, load_witness
 
@@ -96,7 +103,7 @@ def _row_dict(row, witness: str) -> dict:
     out = {"theorem": row.theorem, "variant": row.variant, "estimator": row.estimator}
     out.update({n: (None if p[n] is None else p[n] if n in ("K", "L", "M") else str(p[n]))
                 for n in _INPUTS})
-    out.update(bound=float(row.bound), attained=row.attained, ratio=row.ratio, method=row.method,
+    out.update(bound=to_float(row.bound), attained=row.attained, ratio=row.ratio, method=row.method,
                witness=witness)
     return out
 
@@ -110,8 +117,8 @@ def format_rows(rows, paths: list[str], fmt: str) -> str:
     dicts = [_row_dict(r, p) for r, p in zip(rows, paths)]
     notes = [_note(r) for r in rows]
     names = [n for n in _INPUTS if n not in ("h", "M") or any(d[n] is not None for d in dicts)]
-    if fmt == "json":
-        return json.dumps({"rows": dicts}, indent=1)
+    if fmt == "json":  # bounds' JSON writer: inf as 1e999, never NaN
+        return bounds_json(dicts, None)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
