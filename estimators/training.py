@@ -17,7 +17,7 @@ from torch.func import vmap
 
 from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
-from .errors import EstimatorInputError
+from .errors import EstimatorInputError, adapted_parameters
 from .implicit import imaml
 from .trajectory import Trajectory, unflatten
 from .unrolled import maml_autograd
@@ -118,11 +118,11 @@ def accumulate_meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K
                              estimator: str | Callable[..., torch.Tensor] = "binom", *,
                              hvp: str = "auto", vmap_tasks: bool = False, **options) -> float:
     """Add the meta-batch mean estimate (see :func:`meta_gradient`) to every parameter's ``.grad``
-    (creating it if None), so that any ``torch.optim`` optimizer can step. Returns the mean
-    validation loss at phi^K over the tasks."""
+    (creating it if None), so that any ``torch.optim`` optimizer can step; frozen parameters
+    (``requires_grad=False``) get none. Returns the mean validation loss at phi^K over the tasks."""
     vec, loss = meta_gradient(model, loss_fn, tasks, K, alpha, estimator, hvp=hvp,
                               vmap_tasks=vmap_tasks, **options)
-    named = list(model.named_parameters())
+    named = adapted_parameters(model)
     parts = unflatten(vec, [n for n, _ in named], [p.shape for _, p in named])
     with torch.no_grad():
         for name, p in named:

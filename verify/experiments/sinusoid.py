@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -35,6 +35,8 @@ from tqdm import tqdm
 import bounds
 import estimators
 from verify.spectra import spectral_norm
+
+from ..pool import process_pool
 
 __all__ = ["SinusoidConfig", "SinusoidResult", "mlp", "sample_tasks", "task_errors",
            "theorem_3_6_overlay", "batch_generators", "run_batch", "run"]
@@ -198,6 +200,18 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one core per worker process; the tensors are tiny anyway
 
 
+@contextmanager
+def _one_thread():
+    """torch on one thread meanwhile, as in a worker: on tensors this small more threads only
+    contend with each other (and, on a busy machine, with everything else)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> SinusoidResult:
     """Run the study, the batches spread over ``workers`` processes; a tqdm bar on stderr.
 
@@ -206,21 +220,20 @@ def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> S
     if workers < 1:
         raise ValueError(f"--workers {workers!r}: must be a positive integer")
     start = time.perf_counter()
-    bar = tqdm(total=config.batches, desc="sinusoid batches", disable=not progress)
-    if workers == 1:
-        model = mlp(config.seed)
-        batches = []
-        for b in range(config.batches):
-            batches.append(run_batch(config, b, model))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                 initializer=_worker_init) as pool:
-            futures = [pool.submit(run_batch, config, b) for b in range(config.batches)]
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update())
-            batches = [future.result() for future in futures]
-    bar.close()
+    with tqdm(total=config.batches, desc="sinusoid batches", disable=not progress) as bar:
+        if workers == 1:
+            model = mlp(config.seed)
+            batches = []
+            with _one_thread():
+                for b in range(config.batches):
+                    batches.append(run_batch(config, b, model))
+                    bar.update()
+        else:
+            with process_pool(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
+                futures = [pool.submit(run_batch, config, b) for b in range(config.batches)]
+                for future in futures:
+                    future.add_done_callback(lambda _: bar.update())
+                batches = [future.result() for future in futures]
     stack = {key: np.array([batch[key] for batch in batches]) for key in batches[0]}
     return SinusoidResult(config, {e: stack[e] for e in ESTIMATORS},
                           {e: stack[f"{e}_bound"] for e in ESTIMATORS}, stack["g"], stack["maml"],
