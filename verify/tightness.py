@@ -6,13 +6,10 @@ upper bound and a lower bound on the true worst case ``sup ||P^K g - estimate|| 
 Hessian sequences allowed by the statement's assumption, certified by an exact witness (rational
 Hessians and g) that :func:`replay` re-checks in exact arithmetic. Two methods (docs/tightness.md):
 
-* **exact commuting** -- with a common eigenbasis the error matrix is diagonal, with entry
-  ``f(x)`` per eigendirection, ``x_k = alpha lambda_k`` the per-step eigenvalues. For fo, trunc and
-  binom, ``f`` is multilinear (every ``x_k`` occurs in at most one factor of each product / subset
-  term), so ``|f|`` is largest at a vertex of the box of spectrum intervals; ``f`` is symmetric
-  within groups of steps that share an interval (and, for trunc, a side of K - L), so only the
-  number of steps of each group at its upper end matters: ``prod (n_g + 1)`` vertices, polynomial in
-  K. The result is the exact worst case over commuting Hessians, attained with d = 1.
+* **exact commuting** -- :func:`bounds.worst_case.commuting_worst_case`: with a common
+  eigenbasis the error is ``f(x)`` per eigendirection, multilinear in the per-step eigenvalues,
+  so its largest ``|f|`` is at a vertex of the box of spectrum intervals (by symmetry, polynomially
+  many vertex classes). The exact worst case over commuting Hessians, attained with d = 1.
 * **search** -- non-commuting Hessians: L-BFGS-B from many starts over ``H^k = Q_k diag Q_k^T``
   (:func:`verify.search.maximise_error_norm`); the best point is rounded to rational Hessians whose
   spectra lie exactly in the intervals, g to the rounded top singular vector, and the error is
@@ -27,7 +24,6 @@ adapter functions of the next section only.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import sys
@@ -40,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from bounds.lemmas import to_float
+from bounds.worst_case import commuting_worst_case, scalar_error, spectrum_intervals
 
 from .exact import (
     fraction_str,
@@ -70,7 +67,7 @@ _G_DENOMINATORS = (64, 4096, 2 ** 20)
 
 # --------------------------------------------------------------------------------------------
 # adapter: the statements' facts as read today (bound values through ``bounds.evaluate``,
-# corrected forms from ``verify.registry``, assumptions from ``verify.strategies``). These five
+# corrected forms from ``verify.registry``, assumptions from ``bounds.worst_case``). These five
 # functions are the only places that read them.
 
 
@@ -99,10 +96,7 @@ def assumption(theorem: str) -> str:
 
 def intervals(theorem: str, p: dict) -> list[tuple[Fraction, Fraction]]:
     """Per-step spectrum intervals ``[(lo_k, hi_k)]``, k = 0..K-1, of ``theorem``'s assumption."""
-    from .strategies import spectrum_intervals
-
-    raw = spectrum_intervals(p["K"], assumption(theorem), p["H"], p["h"], p["M"])
-    return [(Fraction(lo), Fraction(hi)) for lo, hi in raw]
+    return spectrum_intervals(theorem, p)
 
 
 def variant_bound(theorem: str, estimator: str, variant: str, p: dict, exact: bool = True):
@@ -134,112 +128,6 @@ def equation(theorem: str, estimator: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # the commuting case, exactly
-
-
-def scalar_error(estimator: str, x: Sequence[Fraction], L: int) -> Fraction:
-    """The error of ``estimator`` in one common eigendirection, ``x_k = alpha lambda_k``:
-
-    fo ``prod_k (1 - x_k) - 1``; trunc ``prod_k (1 - x_k) - prod_{k >= K-L} (1 - x_k)``;
-    binom ``prod_k (1 - x_k) - sum_{l <= L} (-1)^l e_l(x)`` (eq. (8) with scalars; e_l the
-    elementary symmetric polynomials). Each is multilinear in x.
-    """
-    K = len(x)
-    full = math.prod((1 - v for v in x), start=Fraction(1))
-    if estimator == "fo":
-        return full - 1
-    if estimator == "trunc":
-        return full - math.prod((1 - v for v in x[K - L:]), start=Fraction(1))
-    if estimator != "binom":
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
-    e = [Fraction(1)] + [Fraction(0)] * L  # e_0..e_L of the steps seen so far
-    for v in x:
-        for level in range(L, 0, -1):
-            e[level] += e[level - 1] * v
-    return full - sum(((-1) ** level * e[level] for level in range(L + 1)), Fraction(0))
-
-
-def _symmetry_groups(estimator: str, L: int, spans) -> dict:
-    """Steps grouped so that the scalar error is symmetric within a group: the same interval and,
-    for trunc, the same side of K - L (its second product runs over k >= K - L only)."""
-    K = len(spans)
-    groups: dict = {}
-    for k, (lo, hi) in enumerate(spans):
-        groups.setdefault((lo, hi, estimator == "trunc" and k >= K - L), []).append(k)
-    return groups
-
-
-def commuting_worst_case(estimator: str, spans: Sequence[tuple], alpha, L: int):
-    """``(max |f|, lambdas)`` over the box of per-step intervals ``spans`` (exact Fractions).
-
-    The maximum of the multilinear ``|f|`` (:func:`scalar_error`) is at a vertex; by symmetry only
-    the number of steps of each group at its upper end matters (``prod (n_g + 1)`` vertex
-    classes). A class's error takes O(#groups) exact powers for fo and trunc; for binom the
-    truncated series ``prod_k (1 - x_k t) mod t^(L+1)`` is updated in O(L) from one class to the
-    next along the largest group (times ``(1 - x_hi t) / (1 - x_lo t)``). ``lambdas`` are the
-    eigenvalues of the maximising vertex, one per step (the first steps of a group at the upper
-    end); ties go to the first class enumerated, all steps at their lower end first.
-    """
-    alpha = Fraction(alpha)
-    spans = [(Fraction(lo), Fraction(hi)) for lo, hi in spans]
-    groups = [(alpha * lo, alpha * hi, side, steps)
-              for (lo, hi, side), steps in _symmetry_groups(estimator, L, spans).items()]
-    groups.sort(key=lambda g: len(g[3]) if g[0] != g[1] else -1)  # the largest varying one last
-    inner = groups[-1]
-    ranges = [range(len(g[3]) + 1) if g[0] != g[1] else range(1) for g in groups]
-    best = None
-    for counts in itertools.product(*ranges[:-1]):
-        at_hi = [*counts, 0]
-        series = _series(groups, at_hi, L) if estimator == "binom" else None
-        for j in ranges[-1]:
-            at_hi[-1] = j
-            value = abs(_class_error(estimator, groups, at_hi, series))
-            if best is None or value > best[0]:
-                best = (value, list(at_hi))
-            if series is not None and j < ranges[-1][-1]:  # one inner step from lo to hi
-                series = _divide(_times(series, inner[1]), inner[0])
-    value, at_hi = best
-    lambdas = [Fraction(0)] * len(spans)
-    for (x_lo, x_hi, _, steps), j in zip(groups, at_hi):
-        for i, k in enumerate(steps):
-            lambdas[k] = (x_hi if i < j else x_lo) / alpha
-    return value, lambdas
-
-
-def _class_error(estimator: str, groups, at_hi, series) -> Fraction:
-    """:func:`scalar_error` at a vertex class: ``at_hi[g]`` steps of group g at its upper end."""
-    def product(which):
-        return math.prod(((1 - x_lo) ** (len(steps) - j) * (1 - x_hi) ** j
-                          for (x_lo, x_hi, side, steps), j in zip(groups, at_hi) if which(side)),
-                         start=Fraction(1))
-
-    full = product(lambda side: True)
-    if estimator == "fo":
-        return full - 1
-    if estimator == "trunc":
-        return full - product(lambda side: side)
-    return full - sum(series, Fraction(0))  # binom: minus sum_{l <= L} (-1)^l e_l(x)
-
-
-def _series(groups, at_hi, L: int) -> list[Fraction]:
-    """Coefficients of ``prod_k (1 - x_k t)`` up to t^L: ``(-1)^l e_l(x)``, l = 0..L."""
-    series = [Fraction(1)] + [Fraction(0)] * L
-    for (x_lo, x_hi, _, steps), j in zip(groups, at_hi):
-        for x in [x_hi] * j + [x_lo] * (len(steps) - j):
-            series = _times(series, x)
-    return series
-
-
-def _times(series: list, x: Fraction) -> list:
-    """``series * (1 - x t)`` mod t^(L+1)."""
-    return [series[0]] + [c - x * prev for c, prev in zip(series[1:], series)]
-
-
-def _divide(series: list, x: Fraction) -> list:
-    """``series / (1 - x t)`` mod t^(L+1) (exact: the series has that factor)."""
-    out = [series[0]]
-    for c in series[1:]:
-        out.append(c + x * out[-1])
-    return out
 
 
 # --------------------------------------------------------------------------------------------

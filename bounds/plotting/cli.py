@@ -1,7 +1,7 @@
 """``binomgbml plot``: the paper's Figure 2 and bound-vs-parameter plots (PDF, SVG, PNG, CSV).
 
-    binomgbml plot figure2 --out DIR [--data]
-    binomgbml plot bounds --vs L|K|alpha --out DIR [--theorem ...] [--K ...] [--alpha ...] ...
+    binomgbml plot figure2 --out DIR [--data] [--tightness]
+    binomgbml plot bounds --vs L|K|alpha --out DIR [--theorem ...] [--K ...] [--alpha ...] ... [--tightness]
 
 Parameter flags are parsed exactly as by ``binomgbml bounds`` (its helpers are reused): integers,
 comma lists and inclusive ranges a:b for K, L, M; decimals or fractions like 1/4 for alpha, H, h.
@@ -30,6 +30,9 @@ SWEPT_K_MAX = 10
 def _common(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the figure files")
     p.add_argument("--data", action="store_true", help="also write the plotted numbers as CSV")
+    p.add_argument("--tightness", action="store_true",
+                   help="shade each bound's band down to the largest error attained under its "
+                        "assumption (the exact commuting worst case; docs/tightness.md)")
     p.add_argument("--preset", default=preset, choices=list(PRESETS),
                    help=f"paper preset (default {preset})")
     p.add_argument("--formats", default=",".join(FORMATS), help="comma list of pdf, svg, png")
@@ -82,7 +85,7 @@ def _figure2(args):
         if len(values) != 1:
             raise UsageError(f"--{name}: {getattr(args, name)!r} must be a single value for figure2")
         single[name] = values[0]
-    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex)
+    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex, tightness=args.tightness)
 
 
 def _bounds(args):
@@ -104,7 +107,7 @@ def _bounds(args):
             raise UsageError(f"--estimators: {e!r} is not one of {', '.join(ESTIMATORS)}")
     plot = bounds_figure(parse_theorems(args.theorem), args.vs, xs, fixed,
                          normalize=args.normalize, estimators=estimators, preset=args.preset,
-                         usetex=args.usetex)
+                         usetex=args.usetex, tightness=args.tightness)
     return args.name or f"bounds_vs_{args.vs}", plot
 
 

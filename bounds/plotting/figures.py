@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 import bounds
 
+from . import bands
 from .output import LOG_RANGE, Plot, log_drawable
 from .presets import preset as preset_params
 
@@ -58,11 +59,13 @@ class BoundPoint:
     params: dict  # name -> int / Fraction / None
     reason: str | None
     values: dict | None  # estimator -> float (divided by fo when normalised)
+    attained: dict | None = None  # estimator -> float, with tightness (bands.attained_values)
 
     def row(self, panel: str, normalize: str | None) -> dict:
         values = self.values or {}
         return {"panel": panel, "theorem": self.theorem, **self.params, "normalize": normalize or "",
-                "applicable": self.reason is None, "reason": self.reason, **values}
+                "applicable": self.reason is None, "reason": self.reason, **values,
+                **bands.row_fields(self.attained)}
 
 
 def _to_float(value: Fraction) -> float:
@@ -91,8 +94,10 @@ def _exact(name: str, value):
     raise ValueError(f"{name} = {value!r}: expected an int, a fraction or a decimal")
 
 
-def bound_point(theorem: str, params: dict, normalize: str | None = None) -> BoundPoint:
-    """Evaluate ``theorem`` exactly at ``params`` (keys of :data:`PARAMS`); divide by fo if asked."""
+def bound_point(theorem: str, params: dict, normalize: str | None = None,
+                tightness: bool = False) -> BoundPoint:
+    """Evaluate ``theorem`` exactly at ``params`` (keys of :data:`PARAMS`); divide by fo if asked;
+    with ``tightness``, also the attained worst case (:func:`bands.attained_values`)."""
     if normalize not in (None, "fo"):
         raise ValueError(f"--normalize {normalize!r}: must be 'fo' or absent")
     params = {k: _exact(k, params.get(k)) for k in PARAMS}
@@ -102,14 +107,18 @@ def bound_point(theorem: str, params: dict, normalize: str | None = None) -> Bou
     if reason is not None:
         return BoundPoint(theorem, params, reason, None)
     exact = bounds.evaluate(thm, *args, exact=True)
+    attained = (bands.attained_values(thm.number, params, Fraction(exact["fo"]) if normalize else None)
+                if tightness else None)
     if normalize == "fo":
         if exact["fo"] == 0:
             raise ValueError(f"--normalize fo: the fo bound of Theorem {theorem} is 0 at {params}")
         exact = {e: Fraction(exact[e]) / Fraction(exact["fo"]) for e in ESTIMATORS}
-    return BoundPoint(theorem, params, None, {e: _to_float(Fraction(exact[e])) for e in ESTIMATORS})
+    return BoundPoint(theorem, params, None, {e: _to_float(Fraction(exact[e])) for e in ESTIMATORS},
+                      attained)
 
 
-def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None = None) -> list[BoundPoint]:
+def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None = None,
+                 tightness: bool = False) -> list[BoundPoint]:
     """``theorem``'s bounds at each ``vs = x`` for x in ``xs``, the other parameters from ``fixed``.
 
     In a sweep over K or L, points with L > K are left out (as ``binomgbml bounds`` does).
@@ -125,7 +134,7 @@ def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None =
         params = dict(fixed) | {vs: x}
         if params.get("L") is not None and params.get("K") is not None and params["L"] > params["K"]:
             continue
-        points.append(bound_point(theorem, params, normalize))
+        points.append(bound_point(theorem, params, normalize, tightness))
     return points
 
 
@@ -142,7 +151,12 @@ def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: st
           group: int = 0, grouped: bool = False) -> int:
     """Draw one series per estimator, only the values a log axis shows (:func:`log_drawable`:
     no 0, no inf, nothing beyond :data:`LOG_RANGE`). Returns how many nonzero values were
-    left out as off-scale (the exact zeros at L = K are expected and not counted)."""
+    left out as off-scale (the exact zeros at L = K are expected and not counted). Points with
+    ``attained`` values (tightness) get their band shaded (:func:`bands.shade`)."""
+    banded = [p for p in points if p.attained is not None]
+    if banded:
+        bands.shade(ax, [float(p.params[vs]) for p in banded], [p.values for p in banded],
+                    [p.attained for p in banded], estimators, {e: STYLE[e]["color"] for e in estimators})
     off_scale = 0
     for est in estimators:
         applicable = [p for p in points if p.values is not None]
@@ -186,7 +200,7 @@ FIGURE2_PANELS = (("a", "3.6"), ("b", "3.8"), ("c", "3.10"))
 
 
 def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: str = "iclr",
-            usetex: bool = False) -> Plot:
+            usetex: bool = False, tightness: bool = False) -> Plot:
     """The paper's Figure 2: the bounds of Theorems 3.6 (a), 3.8 (b), 3.10 (c) over L = 0..K,
     each divided by its theorem's fo bound, log-scale y (defaults: the paper's K=5, alpha=1/4,
     H=1, h=1/10, M=1).
@@ -194,7 +208,7 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
     Where the paper plots a point that breaks the theorem's own conditions (Theorem 3.10 needs
     1 <= M <= min(L, K-L), so with M=1, K=5 only L = 1..4 is valid, although Section 3.2 says
     L in {1..5}), the condition wins: the point is left out and named on the panel and in the
-    caption.
+    caption. ``tightness``: shade each bound's band down to the attained worst case (:mod:`.bands`).
     """
     fixed = {"K": K, "alpha": alpha, "H": H, "h": h, "M": M}
     Ls = range(int(K) + 1)
@@ -204,7 +218,7 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
         fig = Figure()
         axes = fig.subplots(1, 3, sharey=True)
         for ax, (panel, theorem) in zip(axes, FIGURE2_PANELS):
-            points = bound_points(theorem, "L", Ls, fixed, normalize="fo")
+            points = bound_points(theorem, "L", Ls, fixed, normalize="fo", tightness=tightness)
             off_scale += _draw(ax, points, "L", ESTIMATORS)
             _finish_axes(ax, "L", "fo", Ls, _note(points, "L"))
             ax.set_title(f"({panel}) Theorem {theorem}")
@@ -219,7 +233,12 @@ def figure2(*, K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1, preset: s
                f"bounds are 0 (both estimators are exact there) and fall off the log axis.")
     for panel, p in omitted:
         caption += f" ({panel}) L = {p.params['L']} left out: {p.reason}."
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
+    caption += bands.CAPTION if tightness else ""
+    return Plot(fig, rc, _columns(tightness), rows, caption + _off_scale_note(off_scale))
+
+
+def _columns(tightness: bool) -> tuple:
+    return CSV_COLUMNS + bands.COLUMNS if tightness else CSV_COLUMNS
 
 
 def _grid(fixed: dict) -> list[dict]:
@@ -230,11 +249,13 @@ def _grid(fixed: dict) -> list[dict]:
 
 
 def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None = None,
-                  estimators=ESTIMATORS, preset: str = "column", usetex: bool = False) -> Plot:
+                  estimators=ESTIMATORS, preset: str = "column", usetex: bool = False,
+                  tightness: bool = False) -> Plot:
     """Bounds of each theorem in ``theorems`` against ``vs`` (L, K or alpha) at ``xs``.
 
     ``fixed`` maps the other parameters to a value or a list of values; every combination of the
-    lists is a separate overlaid curve group, as is every theorem.
+    lists is a separate overlaid curve group, as is every theorem. ``tightness``: shade each
+    bound's band down to the attained worst case (:mod:`.bands`).
     Raises ValueError when a theorem has no applicable point at all.
     """
     unknown = [e for e in estimators if e not in ESTIMATORS]
@@ -248,7 +269,7 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
         fig = Figure()
         ax = fig.subplots()
         for i, (theorem, combo) in enumerate(groups):
-            points = bound_points(theorem, vs, xs, combo, normalize)
+            points = bound_points(theorem, vs, xs, combo, normalize, tightness)
             if all(p.reason is not None for p in points):
                 reason = (points[0].reason if points else f"no --{vs} value given" if not len(xs)
                           else f"every point has L > K for --vs {vs}")
@@ -275,4 +296,5 @@ def bounds_figure(theorems, vs: str, xs, fixed: dict, *, normalize: str | None =
     caption = (f"Error bounds of Theorem(s) {', '.join(theorems)} against {vs}"
                + (", normalised to the FOMAML bound" if normalize else " (multiples of ||g||)") + ".")
     caption += "".join(f" {vs} = {p.params[vs]} left out: {p.reason}." for p in omitted)
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
+    caption += bands.CAPTION if tightness else ""
+    return Plot(fig, rc, _columns(tightness), rows, caption + _off_scale_note(off_scale))
