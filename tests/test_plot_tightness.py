@@ -51,7 +51,7 @@ def test_figure2_band_equals_brute_force_over_every_vertex(figure2_dir):
     """Each attained_<estimator> cell is the correctly rounded float of the exact worst case over
     the 32 vertices, divided exactly by the fo bound (the normalisation of the curves); it never
     exceeds the plotted bound (every plotted bound holds for commuting Hessians)."""
-    rows = [r for r in _read_csv(figure2_dir / "figure2.csv") if r["applicable"] == "True"]
+    rows = [r for r in _read_csv(figure2_dir / "figure2_tightness.csv") if r["applicable"] == "True"]
     assert len(rows) == 6 + 6 + 4
     for r in rows:
         p = {"K": int(r["K"]), "L": int(r["L"]), "alpha": F(r["alpha"]), "H": F(r["H"]),
@@ -69,7 +69,7 @@ def test_figure2_band_equals_brute_force_over_every_vertex(figure2_dir):
 
 
 def test_figure2_caption_says_what_is_shaded_and_without_the_flag_nothing_is(figure2_dir, tmp_path):
-    caption = (figure2_dir / "figure2.txt").read_text()
+    caption = (figure2_dir / "figure2_tightness.txt").read_text()
     assert "Shaded: from the largest error attained under the theorem's assumption" in caption
     assert binomgbml.main(["plot", "figure2", "--out", str(tmp_path), "--data", "--formats", "svg"]) == 0
     assert "Shaded" not in (tmp_path / "figure2.txt").read_text()
@@ -98,7 +98,7 @@ def test_plot_bounds_tightness_vs_K_and_alpha(tmp_path, capsys):
     assert binomgbml.main(["plot", "bounds", "--vs", "K", "--K", "1:4", "--L", "1", "--theorem", "3.8",
                            "--tightness", "--data", "--formats", "svg", "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    rows = _read_csv(tmp_path / "bounds_vs_K.csv")
+    rows = _read_csv(tmp_path / "bounds_vs_K_tightness.csv")
     assert [r["K"] for r in rows] == ["1", "2", "3", "4"]
     for r in rows:
         for est in ESTIMATORS:

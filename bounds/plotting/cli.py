@@ -32,7 +32,8 @@ def _common(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--data", action="store_true", help="also write the plotted numbers as CSV")
     p.add_argument("--tightness", action="store_true",
                    help="shade each bound's band down to the largest error attained under its "
-                        "assumption (the exact commuting worst case; docs/tightness.md)")
+                        "assumption (the exact commuting worst case; docs/tightness.md); figure2 "
+                        "is then written as figure2_tightness.*")
     p.add_argument("--preset", default=preset, choices=list(PRESETS),
                    help=f"paper preset (default {preset})")
     p.add_argument("--formats", default=",".join(FORMATS), help="comma list of pdf, svg, png")
@@ -58,7 +59,8 @@ def _parser() -> ArgumentParser:
     b.add_argument("--theorem", default="3.6", help="3.6 (default), 3.8, 3.10, a comma list, or all")
     b.add_argument("--normalize", choices=["fo"], help="divide each bound by its theorem's fo bound")
     b.add_argument("--estimators", default=",".join(ESTIMATORS), help="comma list of fo, trunc, binom")
-    b.add_argument("--name", help="file name stem (default bounds_vs_<vs>)")
+    b.add_argument("--name", help="file name stem (default bounds_vs_<vs>, with --tightness "
+                                  "bounds_vs_<vs>_tightness)")
     for name in ("K", "L", "alpha", "H", "h", "M"):
         b.add_argument(f"--{name}")
     return parser
@@ -85,7 +87,8 @@ def _figure2(args):
         if len(values) != 1:
             raise UsageError(f"--{name}: {getattr(args, name)!r} must be a single value for figure2")
         single[name] = values[0]
-    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex, tightness=args.tightness)
+    name = "figure2_tightness" if args.tightness else "figure2"
+    return name, figure2(**single, preset=args.preset, usetex=args.usetex, tightness=args.tightness)
 
 
 def _bounds(args):
@@ -108,7 +111,7 @@ def _bounds(args):
     plot = bounds_figure(parse_theorems(args.theorem), args.vs, xs, fixed,
                          normalize=args.normalize, estimators=estimators, preset=args.preset,
                          usetex=args.usetex, tightness=args.tightness)
-    return args.name or f"bounds_vs_{args.vs}", plot
+    return args.name or f"bounds_vs_{args.vs}" + ("_tightness" if args.tightness else ""), plot
 
 
 def main(argv: list[str]) -> int:
