@@ -6,6 +6,7 @@ L=0..5, for all three theorems. See docs/bounds.md.
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import itertools
 import math
@@ -89,7 +90,7 @@ def parse_theorems(text: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def add_point_arguments(parser) -> None:
+def add_point_arguments(parser: argparse.ArgumentParser) -> None:
     """The parameter flags (--K, --L, --alpha, --H, --h, --M) and --theorem, read by :func:`_points`
     and :func:`parse_theorems`; shared by the commands that take points or sweeps."""
     parser.add_argument("--K", help="inner steps K >= 1 (default 5)")

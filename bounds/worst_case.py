@@ -88,6 +88,7 @@ def commuting_worst_case(estimator: str, spans: Sequence[tuple], alpha, L: int):
                 best = (value, list(at_hi))
             if series is not None and j < ranges[-1][-1]:  # one inner step from lo to hi
                 series = _divide(_times(series, inner[1]), inner[0])
+    assert best is not None  # every range is non-empty
     value, at_hi = best
     lambdas = [Fraction(0)] * len(spans)
     for (x_lo, x_hi, _, steps), j in zip(groups, at_hi):

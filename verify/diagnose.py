@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from estimators import Trajectory
 
 from .spectra import TOL, StepSpectra, step_spectra
 from .tightness import VARIANTS, variants
@@ -32,7 +36,7 @@ THEOREMS = ("3.6", "3.8", "3.10")
 _ESTIMATORS = ("fo", "trunc", "binom")
 
 
-def actual_errors(traj) -> dict[str, list[float]]:
+def actual_errors(traj: Trajectory) -> dict[str, list[float]]:
     """``{estimator: [||estimate(L) - maml|| for L = 0..K]}`` for fo, trunc and binom."""
     import torch
 
@@ -97,7 +101,7 @@ def _reason(theorem: str, diag: Diagnosis, L: int) -> str | None:
     return bounds.not_applicable(theorem, diag.K, L, diag.alpha, diag.H, diag.h, diag.M)
 
 
-def diagnose(traj, *, M: int = 1, variant: str = "all", tol: float = TOL, seed: int = 0,
+def diagnose(traj: Trajectory, *, M: int = 1, variant: str = "all", tol: float = TOL, seed: int = 0,
              spectra: StepSpectra | None = None) -> Diagnosis:
     """Constants of ``traj`` and every applicable bound (times ``||g||``) next to the actual error.
 

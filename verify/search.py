@@ -250,8 +250,9 @@ def _adversarial_params(claim: BoundClaim, rng, start: int, max_K: int | None = 
     return {"K": K, "L": L, "alpha": alpha, "H": H, "h": h, "M": M}
 
 
-def maximise_error_norm(par: _Parametrisation, alpha: float, L: int, estimator: str, x0, *,
-                        iters: int = 100, divisor: float = 1.0, state: dict | None = None):
+def maximise_error_norm(par: _Parametrisation, alpha: float, L: int, estimator: str, x0: np.ndarray, *,
+                        iters: int = 100, divisor: float = 1.0,
+                        state: dict | None = None) -> tuple[np.ndarray, float]:
     """Maximise ``||E(x)||_2 / divisor`` over the Hessians ``par.hessians(x)`` by L-BFGS-B from
     ``x0`` (E the error matrix of :func:`verify.measure.error_matrices`): ``(x, value)``.
 

@@ -31,8 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse.linalg import LinearOperator
+
+    from estimators import Trajectory
 
 __all__ = ["ASSUMPTION_RTOL", "DENSE_BELOW", "TOL", "Ritz", "StepSpectra", "extreme_eigenvalue",
            "hessian_operator", "spectral_norm", "step_spectra"]
@@ -64,7 +70,7 @@ def _steps(traj, steps) -> list[int]:
     return steps
 
 
-def hessian_operator(traj, steps: Sequence[int] | None = None):
+def hessian_operator(traj: Trajectory, steps: Sequence[int] | None = None) -> LinearOperator:
     """``diag(H^k for k in steps)`` as a float64 ``scipy.sparse.linalg.LinearOperator`` on
     vectors of length ``len(steps) * d``; each product is one batched ``traj.hvp(steps, V)``."""
     import torch
@@ -88,7 +94,7 @@ def _rayleigh(A, y) -> Ritz:
     return Ritz(theta, float(np.linalg.norm(Ay - theta * y)))
 
 
-def extreme_eigenvalue(traj, which: str, steps: Sequence[int] | None = None, *, tol: float = TOL,
+def extreme_eigenvalue(traj: Trajectory, which: str, steps: Sequence[int] | None = None, *, tol: float = TOL,
                        seed: int = 0) -> Ritz:
     """The largest ("LA"), smallest ("SA") or largest-magnitude ("LM") eigenvalue of
     ``diag(H^k, k in steps)`` (default all steps): the extreme over those Hessians.
@@ -121,7 +127,7 @@ def extreme_eigenvalue(traj, which: str, steps: Sequence[int] | None = None, *, 
     return ritz
 
 
-def spectral_norm(traj, steps: Sequence[int] | None = None, *, tol: float = TOL,
+def spectral_norm(traj: Trajectory, steps: Sequence[int] | None = None, *, tol: float = TOL,
                   seed: int = 0) -> float:
     """``max_k ||H^k||_2`` over ``steps`` (default all): one Lanczos run on the block operator."""
     return abs(extreme_eigenvalue(traj, "LM", steps, tol=tol, seed=seed).value)
@@ -170,7 +176,7 @@ class StepSpectra:
                 "residual_max": [r.residual for r in self.lam_max]}
 
 
-def step_spectra(traj, *, tol: float = TOL, seed: int = 0) -> StepSpectra:
+def step_spectra(traj: Trajectory, *, tol: float = TOL, seed: int = 0) -> StepSpectra:
     """The smallest and largest eigenvalue of every H^k, k = 0..K-1, by Lanczos (see the module
     docstring for the accuracy)."""
     lam_min, lam_max = [], []

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -202,9 +203,9 @@ def _exact_candidate(par, x, alpha: Fraction, L: int, estimator: str, target: fl
     return best
 
 
-def search_worst_case(estimator: str, spans: Sequence[tuple], alpha, L: int, *, starts: int,
+def search_worst_case(estimator: str, spans: Sequence[tuple], alpha: Any, L: int, *, starts: int,
                       seed: int = 0, iters: int = ITERATIONS, beat: float = 0.0,
-                      tick: Callable[[], None] | None = None):
+                      tick: Callable[[], None] | None = None) -> tuple | None:
     """Adversarial search over non-commuting Hessians (d alternating 2, 3): the best optimum of
     ``starts`` L-BFGS-B runs, rounded to an exact ``(hessians, g, e_sq, g_sq)``; None when
     ``starts`` is 0 or the float optimum is not above ``beat`` (then it is not worth rounding).
@@ -245,7 +246,8 @@ def _search_key(theorem: str, estimator: str, p: dict):
     return est, L, p["alpha"], tuple(intervals(theorem, p))
 
 
-def worst_case(theorem: str, estimator: str, K, L, alpha, H, h=None, M=None, *, starts: int = 8,
+def worst_case(theorem: str, estimator: str, K: Any, L: Any, alpha: Any, H: Any, h: Any = None,
+               M: Any = None, *, starts: int = 8,
                seed: int = 0, iters: int = ITERATIONS, _search_cache: dict | None = None,
                _tick: Callable[[], None] | None = None) -> Witness:
     """The largest error of ``estimator`` exhibited under ``theorem``'s assumption at the point:
@@ -324,7 +326,8 @@ def variants(theorem: str, estimator: str, which: str, p: dict, exact: bool = Tr
     return [("corrected", corrected)] if which == "corrected" else [printed, ("corrected", corrected)]
 
 
-def two_sided(theorem: str, estimator: str, K, L, alpha, H, h=None, M=None, *,
+def two_sided(theorem: str, estimator: str, K: Any, L: Any, alpha: Any, H: Any, h: Any = None,
+              M: Any = None, *,
               variant: str = "printed", starts: int = 8, seed: int = 0,
               iters: int = ITERATIONS) -> list[TwoSided]:
     """The bound(s) of ``variant`` next to the best witness (one row per variant)."""
@@ -336,7 +339,8 @@ def two_sided(theorem: str, estimator: str, K, L, alpha, H, h=None, M=None, *,
 
 def two_sided_rows(theorems: Iterable[str], points: Iterable[dict], *, variant: str = "printed",
                    estimators: Sequence[str] = ESTIMATORS, starts: int = 8, seed: int = 0,
-                   iters: int = ITERATIONS, progress: bool = False):
+                   iters: int = ITERATIONS,
+                   progress: bool = False) -> tuple[list[TwoSided], list[tuple]]:
     """Rows for every theorem, point (dicts K, L, alpha, H, h, M) and estimator, and the points
     skipped as not applicable ``[(theorem, point, reason)]``: ``(rows, skipped)``.
 
@@ -377,7 +381,8 @@ def two_sided_rows(theorems: Iterable[str], points: Iterable[dict], *, variant: 
     return rows, skipped
 
 
-def band(theorem: str, K, L: Iterable, alpha, H, h=None, M=None, *, variant: str = "printed",
+def band(theorem: str, K: Any, L: Iterable, alpha: Any, H: Any, h: Any = None, M: Any = None, *,
+         variant: str = "printed",
          estimators: Sequence[str] = ESTIMATORS, starts: int = 0, seed: int = 0) -> dict:
     """The band between the attained worst case and the bound, per estimator, over ``L``: for
     plots. ``{estimator: {"L": [...], "attained": [...], "bound": [...], "tight": [...]}}``
@@ -388,7 +393,8 @@ def band(theorem: str, K, L: Iterable, alpha, H, h=None, M=None, *, variant: str
     points = [{"K": K, "L": l_, "alpha": alpha, "H": H, "h": h, "M": M} for l_ in L]
     rows, _ = two_sided_rows([theorem], points, variant=variant, estimators=estimators,
                              starts=starts, seed=seed)
-    out = {e: {"L": [], "attained": [], "bound": [], "tight": []} for e in estimators}
+    out: dict[str, dict[str, list]] = {e: {"L": [], "attained": [], "bound": [], "tight": []}
+                                       for e in estimators}
     for r in rows:
         out[r.estimator]["L"].append(r.params["L"])
         out[r.estimator]["attained"].append(r.attained)

@@ -17,7 +17,9 @@ import io
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from binomgbml import ArgumentParser, UsageError
 from bounds.cli import EPILOG as BOUNDS_EPILOG
@@ -31,6 +33,9 @@ from bounds.lemmas import to_float
 from bounds.tables import _json as bounds_json
 
 from .cli import _import_target, _out_dir, load_witness
+
+if TYPE_CHECKING:
+    from .tightness import TwoSided
 
 __all__ = ["JSON_KEYS", "diagnose_main", "format_rows", "tightness_main"]
 
@@ -112,7 +117,7 @@ def _note(row) -> str:
     return "tight" if row.tight else "exceeded" if row.exceeded else ""
 
 
-def format_rows(rows, paths: list[str], fmt: str) -> str:
+def format_rows(rows: Sequence[TwoSided], paths: list[str], fmt: str) -> str:
     """Render two-sided rows (with their witness paths) as table, json, csv or latex."""
     dicts = [_row_dict(r, p) for r, p in zip(rows, paths)]
     notes = [_note(r) for r in rows]

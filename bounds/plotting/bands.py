@@ -51,7 +51,7 @@ def row_fields(values: dict[str, float] | None) -> dict[str, Any]:
     return {f"attained_{e}": (None if values is None else values[e]) for e in ESTIMATORS}
 
 
-def shade(ax: Any, xs: Sequence[float], bound_values: Sequence[dict], attained: Sequence[dict],
+def shade(ax: Any, xs: Sequence[float], bound_values: Sequence[Any], attained: Sequence[Any],
           estimators: Sequence[str], colors: dict[str, Any]) -> None:
     """Shade, per estimator, between its attained values and its bound values over ``xs`` (the
     applicable points), with a thin line on the lower edge; only points where both are drawable
