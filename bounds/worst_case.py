@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
-__all__ = ["ESTIMATORS", "commuting_worst_case", "scalar_error", "spectrum_intervals", "worst_case_at"]
+__all__ = ["BOUNDED", "commuting_worst_case", "scalar_error", "spectrum_intervals", "worst_case_at"]
 
 #: the estimators whose error the theorems bound
-ESTIMATORS = ("fo", "trunc", "binom")
+BOUNDED = ("fo", "trunc", "binom")
 
 
 def scalar_error(estimator: str, x: Sequence[Fraction], L: int) -> Fraction:
@@ -41,7 +42,7 @@ def scalar_error(estimator: str, x: Sequence[Fraction], L: int) -> Fraction:
     if estimator == "trunc":
         return full - math.prod((1 - v for v in x[K - L:]), start=Fraction(1))
     if estimator != "binom":
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     e = [Fraction(1)] + [Fraction(0)] * L  # e_0..e_L of the steps seen so far
     for v in x:
         for level in range(L, 0, -1):
@@ -59,7 +60,8 @@ def _symmetry_groups(estimator: str, L: int, spans) -> dict:
     return groups
 
 
-def commuting_worst_case(estimator: str, spans: Sequence[tuple], alpha, L: int):
+def commuting_worst_case(estimator: str, spans: Sequence[tuple[Any, Any]], alpha: Any,
+                         L: int) -> tuple[Fraction, list[Fraction]]:
     """``(max |f|, lambdas)`` over the box of per-step intervals ``spans`` (exact Fractions).
 
     The maximum of the multilinear ``|f|`` (:func:`scalar_error`) is at a vertex; by symmetry only
@@ -134,23 +136,24 @@ def _divide(series: list, x: Fraction) -> list:
     return out
 
 
-def spectrum_intervals(theorem: str, point) -> list[tuple[Fraction, Fraction]]:
+def spectrum_intervals(theorem: str, point: Mapping[str, Any]) -> list[tuple[Fraction, Fraction]]:
     """The interval ``(lo_k, hi_k)`` of each H^k's spectrum, k = 0..K-1, under ``theorem``'s
-    assumption at ``point`` (a dict with K, H and, for Theorem 3.10, h and M): Assumption 3.5
-    [-H, H] (Theorem 3.6), 3.7 [0, H] (3.8), 3.9 [-H, H] then [h, H] for the last M steps (3.10)."""
-    from . import get_theorem
+    assumptions at ``point`` (read from their definitions, :func:`bounds.statement.spectrum`):
+    [-H, H] (Theorem 3.6), [0, H] (3.8), [-H, H] then [h, H] for the last M steps (3.10).
+    ``ValueError`` where an interval is open (no box to maximise over)."""
+    from .evaluation import get_theorem
+    from .statement import spectrum
 
-    number = get_theorem(theorem).number
-    K, H = point["K"], Fraction(point["H"])
-    if number == "3.6":
-        return [(-H, H)] * K
-    if number == "3.8":
-        return [(Fraction(0), H)] * K
-    M = point["M"]
-    return [(-H, H)] * (K - M) + [(Fraction(point["h"]), H)] * M
+    thm = get_theorem(theorem)
+    out = []
+    for k, (lo, hi) in enumerate(spectrum(thm.hypotheses.assumptions, point)):
+        if lo is None or hi is None:
+            raise ValueError(f"{thm.name}: the spectrum of H^{k} is not bounded on both sides")
+        out.append((Fraction(lo), Fraction(hi)))
+    return out
 
 
-def worst_case_at(theorem: str, estimator: str, point) -> tuple[Fraction, list[Fraction]]:
+def worst_case_at(theorem: str, estimator: str, point: Mapping[str, Any]) -> tuple[Fraction, list[Fraction]]:
     """``(max error / ||g||, lambdas)`` of ``estimator`` over commuting Hessians under
     ``theorem``'s assumption at ``point`` (exact: K, L, alpha, H, h, M as ints and Fractions; the
     caller checks the theorem's conditions): :func:`commuting_worst_case` over

@@ -11,6 +11,7 @@ added to each parameter's ``.grad`` is the mean of the per-task estimates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch.func import vmap
@@ -30,9 +31,9 @@ ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-def meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
-                  estimator: str | Callable[..., torch.Tensor] = "binom", *, hvp: str = "auto",
-                  vmap_tasks: bool = False, **options) -> tuple[torch.Tensor, float]:
+def meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable, K: int,
+                  alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                  hvp: str = "auto", vmap_tasks: bool = False, **options: Any) -> tuple[torch.Tensor, float]:
     """The mean over ``tasks`` (``(support, query)`` pairs) of the chosen estimate, as a flat vector
     in the order of ``model.named_parameters()``, and the mean validation loss at phi^K.
 
@@ -114,9 +115,9 @@ def _check_task(task):
     return task
 
 
-def accumulate_meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
-                             estimator: str | Callable[..., torch.Tensor] = "binom", *,
-                             hvp: str = "auto", vmap_tasks: bool = False, **options) -> float:
+def accumulate_meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable,
+                             K: int, alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                             hvp: str = "auto", vmap_tasks: bool = False, **options: Any) -> float:
     """Add the meta-batch mean estimate (see :func:`meta_gradient`) to every parameter's ``.grad``
     (creating it if None), so that any ``torch.optim`` optimizer can step; frozen parameters
     (``requires_grad=False``) get none. Returns the mean validation loss at phi^K over the tasks."""

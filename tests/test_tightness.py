@@ -140,10 +140,10 @@ def test_figure_2_values_exactly():
 
 def test_search_exceeds_the_printed_12a_with_an_exact_non_commuting_witness(tmp_path):
     """At K = 3, alpha H = 1 the search finds a non-commuting error above (12a) (docs/errata.md V1)
-    and below the corrected K alpha H; the witness replays exactly under Assumption 3.7."""
+    and below the corrected min(K alpha H, 2) = 2; the witness replays exactly under Assumption 3.7."""
     printed, corrected = T.two_sided("3.8", "fo", 3, 0, 1, 1, variant="all", starts=4, seed=0)
     assert printed.method == "search" and printed.exceeded and printed.attained > 1.28
-    assert corrected.variant == "corrected" and corrected.bound == 3 and not corrected.exceeded
+    assert corrected.variant == "corrected" and corrected.bound == 2 and not corrected.exceeded
     witness = printed.witness
     assert witness.hessians.shape[1] >= 2
     A, B = witness.hessians[0], witness.hessians[1]

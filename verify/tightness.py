@@ -18,8 +18,8 @@ Hessians and g) that :func:`replay` re-checks in exact arithmetic. Two methods (
 A bound is **tight** at a point when the witness attains it exactly (no smaller bound can hold
 there); it is **exceeded** when the witness's error is larger (the witness is a counterexample).
 
-The statements' facts (bound values, corrected forms, assumptions, conditions) are read through the
-adapter functions of the next section only.
+The statements' facts (bound values, corrected forms, assumptions, conditions) are read from their
+definitions (``bounds.THEOREMS``) by the functions of the next section only.
 """
 
 from __future__ import annotations
@@ -36,18 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from bounds.lemmas import to_float
+from bounds.params import to_float
 from bounds.worst_case import commuting_worst_case, scalar_error, spectrum_intervals
 
-from .exact import (
+from .rationals import (
     fraction_str,
     rationalize,
     spectrum_violation,
     sq_norm,
     to_float_array,
 )
-from .measure import ESTIMATORS, error_matrices, error_sq, spectral_witness_direction
-from .statements import case_to_json, json_to_case
+from .measure import BOUNDED, error_matrices, error_sq, spectral_witness_direction
+from .checks import case_to_json, json_to_case
 
 __all__ = ["METHODS", "VARIANTS", "TwoSided", "Witness", "band", "commuting_worst_case",
            "replay", "scalar_error", "search_worst_case", "two_sided", "two_sided_rows",
@@ -67,56 +67,51 @@ _G_DENOMINATORS = (64, 4096, 2 ** 20)
 
 
 # --------------------------------------------------------------------------------------------
-# adapter: the statements' facts as read today (bound values through ``bounds.evaluate``,
-# corrected forms from ``verify.registry``, assumptions from ``bounds.worst_case``). These five
-# functions are the only places that read them.
+# the statements' facts, read from their definitions (bounds/papers/binomgbml.py): the
+# parameters and conditions, the assumptions' spectrum intervals, each variant's bound.
 
 
-def exact_parameters(theorem: str, K, L, alpha, H, h=None, M=None) -> dict:
+def exact_parameters(theorem: str, K: Any, L: Any, alpha: Any, H: Any, h: Any = None,
+                     M: Any = None) -> dict:
     """Validated exact point (ints, Fractions; h, M None outside Theorem 3.10); ``ValueError``
     (``bounds.NotApplicable``) when the point breaks the theorem's conditions."""
     import bounds
     from bounds.params import exact_point
 
-    number = bounds.get_theorem(theorem).number
-    if number != "3.10":
-        h = M = None
-    p = exact_point(K, L, alpha, H, h, M)
-    reason = bounds.not_applicable(number, p["K"], p["L"], p["alpha"], p["H"], p["h"], p["M"])
+    thm = bounds.get_theorem(theorem)
+    read = {p.name for p in thm.hypotheses.parameters}
+    given = {"K": K, "L": L, "alpha": alpha, "H": H, "h": h, "M": M}
+    p = exact_point(thm.hypotheses.signature, {n: v if n in read else None for n, v in given.items()})
+    reason = bounds.not_applicable(thm, **p)
     if reason:
         raise bounds.NotApplicable(reason)
     return p
 
 
 def assumption(theorem: str) -> str:
-    """The spectral assumption of ``theorem``'s Hessians: "3.5", "3.7" or "3.9"."""
-    from .strategies import THEOREM_ASSUMPTION
+    """The defining spectral assumption of ``theorem``'s Hessians: "3.5", "3.7" or "3.9"."""
+    import bounds
 
-    return THEOREM_ASSUMPTION[theorem]
+    return bounds.get_theorem(theorem).hypotheses.label
 
 
 def intervals(theorem: str, p: dict) -> list[tuple[Fraction, Fraction]]:
-    """Per-step spectrum intervals ``[(lo_k, hi_k)]``, k = 0..K-1, of ``theorem``'s assumption."""
+    """Per-step spectrum intervals ``[(lo_k, hi_k)]``, k = 0..K-1, of ``theorem``'s assumptions."""
     return spectrum_intervals(theorem, p)
 
 
-def variant_bound(theorem: str, estimator: str, variant: str, p: dict, exact: bool = True):
+def variant_bound(theorem: str, estimator: str, variant: str, p: dict, exact: bool = True) -> Any:
     """The bound factor of a variant at ``p`` (Fraction when ``exact``), None when ``theorem``'s
-    ``estimator`` bound has no such variant. "printed" is the paper's; "corrected" is the proven
-    replacement of a bound that is false as printed (docs/errata.md)."""
-    if variant == "printed":
-        import bounds
+    ``estimator`` bound has no such variant of its own. "printed" is the paper's; "corrected" is
+    the proven replacement of a bound that is false as printed (docs/errata.md)."""
+    import bounds
 
-        return bounds.evaluate(theorem, p["K"], p["L"], p["alpha"], p["H"], p["h"], p["M"],
-                               exact=exact)[estimator]
-    if variant != "corrected":
+    if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not one of {', '.join(VARIANTS)}")
-    from .registry import REGISTRY
-
-    statement = REGISTRY.get(f"thm{theorem}.{estimator}.corrected")
-    if statement is None:
+    bound = bounds.get_theorem(theorem).bounds[estimator]
+    if variant == "corrected" and bound.variant("corrected") is bound.printed:
         return None
-    value = statement.claim.bound(p, exact)
+    value = bound.evaluate(**p, exact=exact, variant=variant)
     return Fraction(value) if exact else float(value)
 
 
@@ -124,7 +119,7 @@ def equation(theorem: str, estimator: str) -> str:
     """Where the printed bound is, e.g. "Theorem 3.8, eq. (12c)"."""
     import bounds
 
-    return bounds.get_theorem(theorem).statements[estimator].reference
+    return bounds.get_theorem(theorem).bounds[estimator].reference
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,8 +247,8 @@ def worst_case(theorem: str, estimator: str, K: Any, L: Any, alpha: Any, H: Any,
                _tick: Callable[[], None] | None = None) -> Witness:
     """The largest error of ``estimator`` exhibited under ``theorem``'s assumption at the point:
     the exact commuting worst case, or the search's exact witness when it is larger."""
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+    if estimator not in BOUNDED:
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
         raise ValueError(f"starts={starts!r} must be an integer >= 0")
     p = exact_parameters(theorem, K, L, alpha, H, h, M)
@@ -338,7 +333,7 @@ def two_sided(theorem: str, estimator: str, K: Any, L: Any, alpha: Any, H: Any, 
 
 
 def two_sided_rows(theorems: Iterable[str], points: Iterable[dict], *, variant: str = "printed",
-                   estimators: Sequence[str] = ESTIMATORS, starts: int = 8, seed: int = 0,
+                   estimators: Sequence[str] = BOUNDED, starts: int = 8, seed: int = 0,
                    iters: int = ITERATIONS,
                    progress: bool = False) -> tuple[list[TwoSided], list[tuple]]:
     """Rows for every theorem, point (dicts K, L, alpha, H, h, M) and estimator, and the points
@@ -383,7 +378,7 @@ def two_sided_rows(theorems: Iterable[str], points: Iterable[dict], *, variant: 
 
 def band(theorem: str, K: Any, L: Iterable, alpha: Any, H: Any, h: Any = None, M: Any = None, *,
          variant: str = "printed",
-         estimators: Sequence[str] = ESTIMATORS, starts: int = 0, seed: int = 0) -> dict:
+         estimators: Sequence[str] = BOUNDED, starts: int = 0, seed: int = 0) -> dict:
     """The band between the attained worst case and the bound, per estimator, over ``L``: for
     plots. ``{estimator: {"L": [...], "attained": [...], "bound": [...], "tight": [...]}}``
     (floats; points where the theorem does not apply are left out). ``variant`` is "printed" or
@@ -438,8 +433,8 @@ def replay(data: dict) -> tuple[bool, str]:
                              "hessians, g, exact)")
     theorem, estimator = str(data["theorem"]), str(data["estimator"])
     number = bounds.get_theorem(theorem).number
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"witness estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+    if estimator not in BOUNDED:
+        raise ValueError(f"witness estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     case = json_to_case(data)
     raw = case["params"]
     try:

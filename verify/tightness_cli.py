@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError
 from bounds.cli import EPILOG as BOUNDS_EPILOG
 from bounds.cli import (
     _attach_negative_values,
@@ -29,7 +29,7 @@ from bounds.cli import (
     add_point_arguments,
     parse_theorems,
 )
-from bounds.lemmas import to_float
+from bounds.params import to_float
 from bounds.tables import _json as bounds_json
 
 from .cli import _import_target, _out_dir, load_witness

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from ..worst_case import ESTIMATORS, worst_case_at
+from ..evaluation import get_theorem
+from ..params import to_float
+from ..worst_case import BOUNDED, worst_case_at
 from .output import log_drawable
 
 __all__ = ["CAPTION", "COLUMNS", "attained_values", "row_fields", "shade"]
 
 #: the CSV columns of a plot drawn with --tightness
-COLUMNS = tuple(f"attained_{e}" for e in ESTIMATORS)
+COLUMNS = tuple(f"attained_{e}" for e in BOUNDED)
 #: the caption sentence of a plot drawn with --tightness
 CAPTION = (" Shaded: from the largest error attained under the theorem's assumption (the exact "
            "worst case over commuting Hessians, attained with scalar Hessians; binomgbml tightness "
@@ -29,26 +31,21 @@ CAPTION = (" Shaded: from the largest error attained under the theorem's assumpt
 ALPHA = 0.18
 
 
-def _float(value: Fraction) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # beyond float64
-        return float("inf")
-
-
-def attained_values(theorem: str, params: dict, denominator: Fraction | None) -> dict[str, float]:
-    """``{estimator: worst case / ||g||}`` at an applicable exact point, divided exactly by
-    ``denominator`` (the fo bound the curves are normalised by; None: not normalised)."""
+def attained_values(theorem: str, params: dict, variant: str = "printed",
+                    normalize: str | None = None) -> dict[str, float]:
+    """``{estimator: worst case / ||g||}`` at an applicable exact point, divided exactly by the fo
+    bound of ``variant`` when ``normalize`` is "fo" (as the curves are)."""
+    denominator = Fraction(get_theorem(theorem).exact_values(params, variant)["fo"]) if normalize else None
     out = {}
-    for est in ESTIMATORS:
+    for est in BOUNDED:
         value, _ = worst_case_at(theorem, est, params)
-        out[est] = _float(value / denominator if denominator is not None else value)
+        out[est] = to_float(value / denominator if denominator is not None else value)
     return out
 
 
 def row_fields(values: dict[str, float] | None) -> dict[str, Any]:
     """The CSV fields of one point (empty where the theorem does not apply)."""
-    return {f"attained_{e}": (None if values is None else values[e]) for e in ESTIMATORS}
+    return {f"attained_{e}": (None if values is None else values[e]) for e in BOUNDED}
 
 
 def shade(ax: Any, xs: Sequence[float], bound_values: Sequence[Any], attained: Sequence[Any],

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-import binomgbml
+import cli_common
 
 __all__ = ["main", "DEFAULT_BATCHES"]
 
@@ -21,8 +21,8 @@ DEFAULT_BATCHES = 60
 DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 
-def _parser() -> binomgbml.ArgumentParser:
-    parser = binomgbml.ArgumentParser(
+def _parser() -> cli_common.ArgumentParser:
+    parser = cli_common.ArgumentParser(
         prog="binomgbml experiment",
         description="Empirical studies. sinusoid: actual meta-gradient errors of TruncMAML and "
                     "BinomMAML against exact MAML on sinusoid regression (Figure 3, Appendix C.1).")
@@ -64,7 +64,7 @@ def _table(result) -> str:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.data and not args.out:
-        raise binomgbml.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
+        raise cli_common.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
     from bounds.plotting.output import out_directory
     from bounds.plotting.presets import preset
 
