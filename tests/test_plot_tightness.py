@@ -116,3 +116,18 @@ def test_tightness_plots_import_no_torch_and_no_verify(tmp_path):
             "bad = sorted(m for m in ('torch', 'verify', 'estimators') if m in sys.modules); "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_variant_all_shades_once_and_divides_by_each_variants_fo_bound():
+    """With --variant all the band is drawn once per estimator (down from the printed curve); the
+    corrected rows' attained values are divided by the corrected fo bound, as their curves are."""
+    plot = figure2(variant="all", tightness=True)
+    assert len([c for c in plot.fig.axes[1].collections if isinstance(c, PolyCollection)]) == 3
+    rows = [r for r in plot.rows if r["theorem"] == "3.8" and r["variant"] == "corrected"]
+    assert len(rows) == 6
+    for r in rows:
+        p = [r[n] for n in ("K", "L", "alpha", "H")]
+        fo = F(bounds.evaluate("3.8", *p, exact=True, variant="corrected")["fo"])
+        assert fo == F(5, 4)  # min(K alpha H, 2)
+        for est in ESTIMATORS:
+            assert r[f"attained_{est}"] == float(_brute_force("3.8", est, *p, None, None) / fo)
