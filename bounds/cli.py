@@ -9,6 +9,7 @@ parameters as flags (``--lam``, ``--rho``, ...). See docs/bounds.md.
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import itertools
 import math
@@ -24,7 +25,8 @@ from .papers import PAPERS, RELATED, THEOREMS
 from .params import NotApplicable, Parameter
 from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
 
-__all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems", "parse_reals", "PAPER_KEYS"]
+__all__ = ["add_point_arguments", "main", "parse_integers", "parse_rationals", "parse_theorems", "parse_reals",
+           "PAPER_KEYS"]
 
 #: what ``--paper`` accepts (the default, binomgbml: the theorems of ``bounds.THEOREMS``)
 PAPER_KEYS = ("binomgbml", *RELATED)
@@ -119,10 +121,9 @@ def parse_theorems(text: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="binomgbml bounds", description="Evaluate the error bounds of "
-                            "Theorems 3.6, 3.8 and 3.10 at a point or over a sweep.", epilog=EPILOG,
-                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+def add_point_arguments(parser: argparse.ArgumentParser) -> None:
+    """The parameter flags (--K, --L, --alpha, --H, --h, --M) and --theorem, read by :func:`_points`
+    and :func:`parse_theorems`; shared by the commands that take points or sweeps."""
     parser.add_argument("--K", help="inner steps K >= 1 (default 5)")
     parser.add_argument("--L", help="truncation 0 <= L <= K (default 0..K)")
     parser.add_argument("--alpha", help="inner step size alpha > 0 (default 1/4)")
@@ -130,6 +131,13 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--h", metavar="h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
     parser.add_argument("--M", help="strongly convex points 1 <= M <= min(L, K-L) (Theorem 3.10)")
     parser.add_argument("--theorem", default="all", help="3.6, 3.8, 3.10, a comma list, or all (default)")
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="binomgbml bounds", description="Evaluate the error bounds of "
+                            "Theorems 3.6, 3.8 and 3.10 at a point or over a sweep.", epilog=EPILOG,
+                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    add_point_arguments(parser)
     parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
     parser.add_argument("--normalize", help="'fo': divide each bound by the same theorem's fo bound")
     parser.add_argument("--format", default="table", help="table (default), json, csv or latex")
