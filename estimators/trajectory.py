@@ -206,8 +206,8 @@ class Trajectory:
                 "or BatchNorm(..., track_running_stats=False)") from None
         if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
             check_reproduced("support", trn_loss, first_loss, model)
-        if hvp != "graph":  # torch.func indexes the points as one tensor
-            points = torch.stack(points)  # type: ignore[assignment]
+        if hvp in ("forward", "reverse", "revfwd") or (hvp == "auto" and memory == "flat"):
+            points = torch.stack(points)  # type: ignore[assignment]  # torch.func indexes one tensor
         if grads is not None:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
@@ -287,8 +287,14 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
     else:
         raise EstimatorInputError(f"{what} must be an (inputs, targets) pair, got {type(data).__name__}")
 
+    # tie_weights=True (torch's default) re-checks the module for tied tensors on every call;
+    # a module without tied parameters or buffers needs no such check
+    tied = (len(list(model.named_parameters(remove_duplicate=False))) != len(dict(model.named_parameters()))
+            or len(list(model.named_buffers(remove_duplicate=False))) != len(dict(model.named_buffers())))
+
     def f(phi: torch.Tensor) -> torch.Tensor:
-        out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,))
+        out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,),
+                              tie_weights=tied)
         return loss_fn(out, y)
 
     if not evaluate:
