@@ -60,6 +60,7 @@ from bench_estimators import _status_kib, table
 from estimators import Trajectory, binom, fo, imaml, maml, maml_autograd, trunc
 
 ALPHA = 0.01
+IMAML_LAM = 10.0
 
 
 # -- models and data --------------------------------------------------------------------------------
@@ -159,8 +160,9 @@ def estimate(what: str, model, support, query, K: int, L: int):
         return maml(traj(model, support, query, K))
     if what == "trunc":
         return trunc(traj(model, support, query, K), L)
-    if what == "imaml":  # L conjugate-gradient steps (the paper's Table 1 uses L for them)
-        return imaml(traj(model, support, query, K), 1.0, L)
+    if what == "imaml":  # L conjugate-gradient steps (the paper's Table 1 uses L for them);
+        # lam = 10: with lam = 1, I + H/lam is not positive definite at phi^K on the conv net
+        return imaml(traj(model, support, query, K), IMAML_LAM, L)
     kind, variant, *rescale = what.split(":")  # binom:<memory>[:rescale], binom:stages-<hvp>
     if kind == "binom" and variant.startswith("stages-"):
         t = traj(model, support, query, K, hvp=variant.removeprefix("stages-"))
