@@ -7,6 +7,7 @@ replacements of the bounds that are false in general, ``--variant all`` both. Se
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import itertools
 import math
@@ -22,7 +23,7 @@ from .papers import THEOREMS
 from .params import NotApplicable
 from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
 
-__all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
+__all__ = ["add_point_arguments", "main", "parse_integers", "parse_rationals", "parse_theorems"]
 
 #: the most parameter points one command evaluates (each is a Python-level row)
 MAX_POINTS = 1_000_000
@@ -95,10 +96,9 @@ def parse_theorems(text: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="binomgbml bounds", description="Evaluate the error bounds of "
-                            "Theorems 3.6, 3.8 and 3.10 at a point or over a sweep.", epilog=EPILOG,
-                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+def add_point_arguments(parser: argparse.ArgumentParser) -> None:
+    """The parameter flags (--K, --L, --alpha, --H, --h, --M) and --theorem, read by :func:`_points`
+    and :func:`parse_theorems`; shared by the commands that take points or sweeps."""
     parser.add_argument("--K", help="inner steps K >= 1 (default 5)")
     parser.add_argument("--L", help="truncation 0 <= L <= K (default 0..K)")
     parser.add_argument("--alpha", help="inner step size alpha > 0 (default 1/4)")
@@ -106,6 +106,13 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--h", metavar="h", help="strong-convexity constant 0 < h <= H (Theorem 3.10)")
     parser.add_argument("--M", help="strongly convex points 1 <= M <= min(L, K-L) (Theorem 3.10)")
     parser.add_argument("--theorem", default="all", help="3.6, 3.8, 3.10, a comma list, or all (default)")
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="binomgbml bounds", description="Evaluate the error bounds of "
+                            "Theorems 3.6, 3.8 and 3.10 at a point or over a sweep.", epilog=EPILOG,
+                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    add_point_arguments(parser)
     parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
     parser.add_argument("--normalize", help="'fo': divide each bound by the same theorem's fo bound")
     parser.add_argument("--format", default="table", help="table (default), json, csv or latex")
