@@ -9,7 +9,9 @@ explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
 * :func:`hybrid` (eq. (39)); :func:`imaml` (conjugate gradient on (I + H/lam) x = g).
 
 :func:`maml_autograd` is the independent ground truth (autograd through the unrolled loop), and
-:func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer.
+:func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer, and
+:class:`MetaObjective` is the same as a loss to backpropagate (under DistributedDataParallel too;
+:mod:`estimators.distributed`).
 The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (independent code).
 """
 
@@ -17,7 +19,7 @@ from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
 from .implicit import imaml
-from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
+from .training import ESTIMATORS, MetaObjective, accumulate_meta_gradient, meta_gradient
 from .trajectory import HVP_MODES, Trajectory
 from .unrolled import maml_autograd
 
@@ -25,6 +27,7 @@ __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
     "EstimatorInputError",
+    "MetaObjective",
     "Trajectory",
     "accumulate_meta_gradient",
     "binom",

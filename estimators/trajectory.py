@@ -41,7 +41,8 @@ class Trajectory:
     Attributes: ``alpha`` (float), ``g`` (1-D tensor of length ``d``), ``K`` (number of inner
     steps), ``d`` (number of parameters), ``has_final_hessian`` (whether ``hvp`` accepts k = K),
     ``val_loss`` (the validation loss at phi^K, for models; None for explicit Hessians),
-    ``hvp_mode`` (how a model's HVPs are computed; "dense" for explicit Hessians).
+    ``hvp_mode`` (how a model's HVPs are computed; "dense" for explicit Hessians), ``names`` and
+    ``shapes`` (the parameters the flat vectors cover, in the order of ``model.named_parameters()``).
     """
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
@@ -57,6 +58,7 @@ class Trajectory:
         self._hvp_fn = hvp_fn
         self._names = names
         self._shapes = shapes
+        self.names, self.shapes = names, shapes
 
     # -- constructors -------------------------------------------------------------------------
 
