@@ -123,7 +123,7 @@ def _error(call) -> str:
         call()
     except EstimatorInputError as exc:
         return f"EstimatorInputError: {exc}"
-    except Exception as exc:  # reported to the test, which fails on it
+    except Exception as exc:  # noqa: BLE001 (reported to the test, which fails on it)
         return f"{type(exc).__name__}: {exc}"
     return "no error"
 

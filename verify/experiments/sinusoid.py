@@ -20,7 +20,9 @@ Assumption 3.5, so the overlay is the bound with H estimated, not a guaranteed b
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -213,6 +215,15 @@ def run_batch(config: SinusoidConfig, batch: int, model: nn.Module | None = None
     return {key: value / config.tasks for key, value in totals.items()}
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _worker_init() -> None:
     torch.set_num_threads(1)  # one core per worker process; the tensors are tiny anyway
 
@@ -233,12 +244,24 @@ def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> S
             batches.append(run_batch(config, b, model))
             bar.update()
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                 initializer=_worker_init) as pool:
-            futures = [pool.submit(run_batch, config, b) for b in range(config.batches)]
+        # the first `workers` submissions start the workers; they inherit SIGINT ignored, so
+        # that Ctrl-C interrupts only this process, which stops them
+        with _sigint_ignored():
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                       initializer=_worker_init)
+            futures = [pool.submit(run_batch, config, b) for b in range(min(workers, config.batches))]
+        try:
+            futures += [pool.submit(run_batch, config, b) for b in range(len(futures), config.batches)]
             for future in futures:
                 future.add_done_callback(lambda _: bar.update())
             batches = [future.result() for future in futures]
+        except KeyboardInterrupt:  # stop the running batches too (public only from Python 3.14)
+            running = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in running:
+                process.terminate()
+            raise
+        pool.shutdown()
     bar.close()
     stack = {key: np.array([batch[key] for batch in batches]) for key in batches[0]}
     return SinusoidResult(config, {e: stack[e] for e in ESTIMATORS},
