@@ -8,10 +8,12 @@ import copy
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,16 +288,21 @@ def test_ctrl_c_exits_130_with_one_line(argv, started):
     proc = subprocess.Popen([sys.executable, "-m", "verify.experiments", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline, seen = time.monotonic() + 120, ""
-    while started not in seen and time.monotonic() < deadline:  # the progress bar: it runs
-        char = proc.stderr.read(1)
-        if not char:
-            break
-        seen += char
-    assert started in seen, seen
-    time.sleep(1)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        deadline, seen = time.monotonic() + 120, ""
+        while started not in seen and time.monotonic() < deadline:  # the progress bar: it runs
+            char = proc.stderr.read(1)
+            if not char:
+                break
+            seen += char
+        assert started in seen, seen
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:  # never leave the run going (its workers end with it)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 130, err
     assert "Traceback" not in err, err
     assert "binomgbml experiment: interrupted" in err.splitlines(), err
@@ -308,3 +315,24 @@ def test_meta_test_refuses_a_diverging_inner_loop():
     with pytest.raises(estimators.EstimatorInputError, match="meta-test loss is (nan|inf)"):
         train.meta_test(sinusoid.mlp(0), sinusoid.mse, tasks, 60, 5.0)
     assert math.isfinite(train.meta_test(sinusoid.mlp(0), sinusoid.mse, tasks, 2, 0.01)[0])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the Python snippets of the docs that start processes, or run an experiment
+SNIPPETS = [(doc, i) for doc in ("experiments.md", "estimators.md")
+            for i, code in enumerate(re.findall(r"```python\n(.*?)```", (ROOT / "docs" / doc).read_text(), re.DOTALL))
+            if doc == "experiments.md" or "mp.spawn" in code]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc, index", SNIPPETS)
+def test_docs_snippets_run_as_scripts(doc, index, tmp_path):
+    """Run as a script, where a missing main guard breaks spawned worker processes."""
+    code = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / doc).read_text(), re.DOTALL)[index]
+    script = tmp_path / "snippet.py"
+    script.write_text(code)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import binomgbml
 
-__all__ = ["main", "DEFAULT_BATCHES"]
+__all__ = ["DEFAULT_BATCHES", "main"]
 
 #: batches of the default run: about a minute on 2 CPU cores (the paper used 1000)
 DEFAULT_BATCHES = 60

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["IMAGE_SUFFIXES", "ImageClasses", "cnn4", "split_classes", "episodes"]
+__all__ = ["IMAGE_SUFFIXES", "ImageClasses", "cnn4", "episodes", "split_classes"]
 
 #: the file endings read as images (case-insensitive)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")

@@ -36,8 +36,18 @@ from tqdm import tqdm
 import bounds
 import estimators
 
-__all__ = ["SinusoidConfig", "SinusoidResult", "mlp", "sample_tasks", "task_errors",
-           "spectral_norms", "theorem_3_6_overlay", "batch_generators", "run_batch", "run"]
+__all__ = [
+    "SinusoidConfig",
+    "SinusoidResult",
+    "batch_generators",
+    "mlp",
+    "run",
+    "run_batch",
+    "sample_tasks",
+    "spectral_norms",
+    "task_errors",
+    "theorem_3_6_overlay",
+]
 
 ESTIMATORS = ("trunc", "binom")
 #: the largest K accepted (the paper uses K = 5; beyond a few hundred a run takes hours)
