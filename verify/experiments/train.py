@@ -79,7 +79,7 @@ class TrainConfig:
     time ("reverse" vmaps them).
     """
 
-    iterations: int = 200
+    iterations: int = 160
     estimators: tuple[str, ...] = ("fo", "trunc", "binom", "maml", "imaml")
     L: tuple[int, ...] = (2,)
     K: int = 5
