@@ -9,14 +9,21 @@ Conventions shared by every subcommand (see docs/):
 * bad input is reported by raising :class:`UsageError` (or any ``ValueError``) whose message
   names the offending flag or value and the condition it breaks; the dispatcher prints it as one
   line ``binomgbml SUB: error: MESSAGE`` on stderr and exits with status 2, without a traceback;
+* Ctrl-C prints ``binomgbml SUB: interrupted`` and exits with status 130; output into a closed
+  pipe (``binomgbml bounds | head``) ends quietly with status 0;
 * :class:`ArgumentParser` is ``argparse.ArgumentParser`` with its errors routed the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
+import os
+import signal
 import sys
+import threading
 
 __all__ = ["ArgumentParser", "UsageError", "main"]
 
@@ -48,32 +55,101 @@ def _usage() -> str:
 
 
 def run(sub: str, argv: list[str]) -> int:
-    """Run subcommand ``sub`` with arguments ``argv``; return the exit status."""
+    """Run subcommand ``sub`` with arguments ``argv``; return the exit status.
+
+    Input errors (``ValueError``) print one line and give 2; Ctrl-C prints one line and gives
+    130; output into a closed pipe (``binomgbml bounds | head``) ends quietly with 0.
+    """
     target, _ = SUBCOMMANDS[sub]
     module_name, func_name = target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
     try:
-        return int(func(argv) or 0)
+        with _interrupts_delivered():
+            func = getattr(importlib.import_module(module_name), func_name)
+            try:
+                status = func(argv)
+            except SystemExit as exc:  # argparse after --help
+                status = exc.code
+        return _flushed(int(status or 0))
     except ValueError as exc:  # UsageError and the packages' own input errors
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"binomgbml {sub}: error: {message}", file=sys.stderr)
+        _say(f"binomgbml {sub}: error: {message}")
         return 2
-    except BrokenPipeError:  # e.g. `binomgbml bounds | head`
-        return 0
+    except KeyboardInterrupt:
+        return _interrupted(f"binomgbml {sub}")
+    except BrokenPipeError:
+        return _pipe_closed()
+
+
+@contextlib.contextmanager
+def _interrupts_delivered():
+    """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, except inside code that the garbage
+    collector runs (a gc callback such as Hypothesis' timer, a ``__del__``), which would swallow
+    it ("Exception ignored"): there, SIGINT is sent again a moment later."""
+    def handler(signum, frame):
+        callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+        while frame is not None:
+            if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+                threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+                return
+            frame = frame.f_back
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _flushed(status: int) -> int:
+    """Flush stdout now, so that a closed pipe raises here rather than at interpreter exit."""
+    sys.stdout.flush()
+    return status
+
+
+def _say(line: str) -> None:
+    """One line on stderr; nothing when stderr itself is a closed pipe."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _interrupted(prog: str) -> int:
+    """Ctrl-C: one line, status 130 (128 + SIGINT); a second Ctrl-C during exit ends at once."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:  # not the main thread: nothing to restore
+        pass
+    _say(f"{prog}: interrupted")
+    return 130
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout has gone: point stdout at /dev/null so that the flush at exit is quiet."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``binomgbml`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(_usage())
-        return 0 if argv else 2
-    sub, rest = argv[0], argv[1:]
-    if sub not in SUBCOMMANDS:
-        print(f"binomgbml: error: unknown subcommand {sub!r}; choose from {', '.join(SUBCOMMANDS)}",
-              file=sys.stderr)
+    if argv and argv[0] in SUBCOMMANDS:
+        return run(argv[0], argv[1:])
+    if argv and argv[0] not in ("-h", "--help"):
+        _say(f"binomgbml: error: unknown subcommand {argv[0]!r}; choose from {', '.join(SUBCOMMANDS)}")
         return 2
-    return run(sub, rest)
+    try:
+        print(_usage())
+        return _flushed(0 if argv else 2)
+    except BrokenPipeError:  # `binomgbml --help | true`
+        return _pipe_closed()
 
 
 if __name__ == "__main__":

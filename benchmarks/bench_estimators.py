@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from estimators import Trajectory, binom, maml, maml_autograd, meta_gradient, trunc
 
-MODES = ("forward", "reverse", "loop")
+MODES = ("graph", "forward", "reverse", "revfwd", "loop")
 
 
 # -- models and tasks -------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 A :class:`Trajectory` carries alpha, g and a batched Hessian-vector product; it is built from
 explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
-(:meth:`Trajectory.from_model`). Every estimator is a function of a trajectory:
+(:meth:`Trajectory.from_model`, HVPs in :mod:`estimators.hvp`). Every estimator is a function of a trajectory:
 
 * :func:`fo` (g), :func:`trunc` (eq. (5)), :func:`maml` (eq. (4));
 * :func:`binom` (eq. (8), the cascade of Theorem 3.2 / corrected Algorithm 2);
 * :func:`hybrid` (eq. (39)); :func:`imaml` (conjugate gradient on (I + H/lam) x = g).
+* :func:`ibaml`, :func:`bayes_explicit`: iBaML's Bayesian meta-gradients over a :class:`BayesianTask`.
 
 :func:`maml_autograd` is the independent ground truth (autograd through the unrolled loop), and
 :func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer, and
@@ -16,26 +17,42 @@ The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (indep
 """
 
 from .backprop import fo, maml, trunc
+from .bayesian import (BayesianTask, IbamlResult, bayes_explicit, bayes_inner_loop, ibaml,
+                       linear_gaussian_task)
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError
-from .implicit import imaml
+from .implicit import CGResult, imaml, imaml_cg, imaml_exact
+from .multistep import multistep_maml, resampling_meta_gradient
 from .training import ESTIMATORS, MetaObjective, accumulate_meta_gradient, meta_gradient
-from .trajectory import HVP_MODES, Trajectory
+from .trajectory import HVP_MODES, MEMORY_MODES, SCHEDULES, Trajectory
 from .unrolled import maml_autograd
 
 __all__ = [
     "ESTIMATORS",
     "HVP_MODES",
+    "MEMORY_MODES",
+    "SCHEDULES",
+    "BayesianTask",
+    "CGResult",
     "EstimatorInputError",
+    "IbamlResult",
     "MetaObjective",
     "Trajectory",
     "accumulate_meta_gradient",
+    "bayes_explicit",
+    "bayes_inner_loop",
     "binom",
     "fo",
     "hybrid",
+    "ibaml",
     "imaml",
+    "imaml_cg",
+    "imaml_exact",
+    "linear_gaussian_task",
     "maml",
     "maml_autograd",
     "meta_gradient",
+    "multistep_maml",
+    "resampling_meta_gradient",
     "trunc",
 ]

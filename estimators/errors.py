@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
+from collections.abc import Callable
 
 import torch
 
-__all__ = ["EstimatorInputError", "check_int", "check_positive", "finite_result"]
+__all__ = ["EstimatorInputError", "adapted_parameters", "all_finite", "check_data",
+           "check_deterministic", "check_draws", "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result"]
 
 
 class EstimatorInputError(ValueError):
@@ -40,6 +43,13 @@ def check_positive(name: str, value) -> float:
     return value
 
 
+def all_finite(t: torch.Tensor) -> bool:
+    """Whether every entry of ``t`` is finite. Any inf or NaN entry makes the sum non-finite, so a
+    finite sum settles it with one reduction (``torch.isfinite`` on every entry costs ~30x more on
+    a CPU); a non-finite sum (or an overflowing one) is settled entry by entry."""
+    return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
+
+
 def finite_result(estimator):
     """Decorate an estimator ``(traj, *args, **kwargs) -> tensor`` so that a non-finite estimate
     (float overflow of products of alpha H^k, or a CG that blew up) raises instead of returning
@@ -50,7 +60,7 @@ def finite_result(estimator):
     def checked(traj, *args, **kwargs):
         out = estimator(traj, *args, **kwargs)
         try:
-            finite = bool(torch.isfinite(out).all())
+            finite = all_finite(out)
         except RuntimeError as exc:
             if "data-dependent control flow" not in str(exc):  # vmap's refusal; anything else is real
                 raise
@@ -64,3 +74,135 @@ def finite_result(estimator):
         return out
 
     return checked
+
+
+# -- the model, its data and its loss (Trajectory.from_model and maml_autograd) ---------------------
+
+def adapted_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+    """The ``(name, parameter)`` pairs of ``model.named_parameters()`` that require grad, in that
+    order: the parameters the inner loop adapts and the meta-gradient covers. A parameter with
+    ``requires_grad=False`` is frozen (torch's convention): held fixed, and given no meta-gradient.
+    Raises if there is none, or if an adapted parameter has non-finite entries."""
+    if not isinstance(model, torch.nn.Module):
+        raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
+    named = list(model.named_parameters())
+    if not named:
+        raise EstimatorInputError(f"model {type(model).__name__} has no parameters")
+    adapted = [(n, p) for n, p in named if p.requires_grad]
+    if not adapted:
+        raise EstimatorInputError(f"model {type(model).__name__} has no parameter that requires grad: "
+                                  f"all {len(named)} are frozen, so there is nothing to adapt")
+    for name, p in named:
+        if not all_finite(p.detach()):
+            raise EstimatorInputError(f"model parameter {name!r} has non-finite entries: need finite "
+                                      "parameters")
+    return adapted
+
+
+def check_data(what: str, data) -> tuple:
+    """``data`` as an ``(inputs, targets)`` pair with finite floating entries; else raise, naming
+    the tensor (``support inputs``, ``query targets``)."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise EstimatorInputError(f"{what} must be an (inputs, targets) pair, got {type(data).__name__}")
+    for part, t in zip(("inputs", "targets"), data):
+        floating = isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex())
+        if floating and not all_finite(t):
+            bad = int((~torch.isfinite(t)).sum())
+            raise EstimatorInputError(f"{what} {part} have {bad} non-finite entries (NaN or inf) "
+                                      f"of {t.numel()}: need finite data")
+    return tuple(data)
+
+
+#: torch.nn layers that draw random numbers in training mode (named in the error message)
+_RANDOM_LAYERS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+                  torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout, torch.nn.RReLU)
+
+
+def _rng_states(device: torch.device) -> list[torch.Tensor]:
+    """The states of torch's default generators a forward pass on ``device`` can draw from."""
+    states = [torch.random.get_rng_state()]
+    if device.type == "cuda":  # untested here (no GPU): the generator of the model's device
+        states.append(torch.cuda.get_rng_state(device))
+    return states
+
+
+def evaluate_loss(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
+                  buffers: dict[str, torch.Tensor], device: torch.device, *,
+                  graph: bool = False) -> tuple[torch.Tensor, bool]:
+    """Evaluate the loss once (with its graph only if ``graph``) as a check: the value, and
+    whether torch's random number generator advanced. A model or loss that fails, a loss that broadcasts mismatched shapes
+    (torch's "target size" warning), a forward pass that writes one of ``buffers`` (those that
+    ``torch.func`` will differentiate through), and a loss that is not a scalar tensor are
+    :class:`EstimatorInputError`s naming the ``what`` set."""
+    versions = {n: b._version for n, b in buffers.items()}
+    before = _rng_states(device)
+    try:
+        with torch.set_grad_enabled(graph), warnings.catch_warnings():
+            warnings.filterwarnings("error", message="Using a target size")  # torch's losses
+            value = evaluate()
+    except UserWarning as w:  # e.g. F.mse_loss of (n, 1) outputs and (n,) targets broadcasts
+        message = " ".join(str(w).split())
+        raise EstimatorInputError(f"loss_fn on the {what} set broadcasts mismatched shapes: "
+                                  f"{message}") from None
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
+        message = " ".join(str(exc).split())  # shape or dtype mismatches between model, data, loss
+        raise EstimatorInputError(f"model or loss_fn failed on the {what} set: {message}") from None
+    if any(b._version != versions[n] for n, b in buffers.items()):
+        raise EstimatorInputError(
+            "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
+            "with running statistics), which torch.func cannot differentiate: need model.eval() "
+            "or BatchNorm(..., track_running_stats=False)")
+    if not isinstance(value, torch.Tensor) or value.ndim != 0:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise EstimatorInputError(f"loss_fn on the {what} set returned {shape}: need a scalar tensor")
+    consumed = any(not torch.equal(a, b) for a, b in zip(before, _rng_states(device)))
+    return value, consumed
+
+
+def check_deterministic(what: str, evaluate: Callable[[], torch.Tensor], model: torch.nn.Module,
+                        buffers: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+    """The loss value on the ``what`` set at theta (:func:`evaluate_loss`), checked to be finite
+    and by :func:`check_draws`. A loss that depends on randomness outside torch is caught by
+    :func:`check_reproduced`."""
+    first, drew = evaluate_loss(what, evaluate, model, buffers, device)
+    if not bool(torch.isfinite(first)):
+        raise EstimatorInputError(f"loss_fn on the {what} set is {float(first)} at theta (the model's "
+                                  "parameters): need a finite loss there")
+    check_draws(what, first, drew, evaluate, model, buffers, device)
+    return first
+
+
+def check_draws(what: str, first: torch.Tensor, drew: bool, evaluate: Callable[[], torch.Tensor],
+                model: torch.nn.Module, buffers: dict[str, torch.Tensor], device: torch.device, *,
+                at: str = "theta") -> None:
+    """If the forward pass that gave ``first`` drew random numbers, evaluate the loss a second
+    time (the generator then advanced by the first draw): a loss that differs is a random
+    function of the parameters (Dropout or RReLU in training mode, ``torch.randn`` in
+    ``forward``, ...) and is refused."""
+    if drew:
+        second, _ = evaluate_loss(what, evaluate, model, buffers, device)
+        if not torch.equal(first.detach(), second):
+            _refuse_random(what, first, second, "it draws random numbers", model, at)
+
+
+def check_reproduced(what: str, first: torch.Tensor, again: torch.Tensor,
+                     model: torch.nn.Module) -> None:
+    """Refuse a loss that, evaluated again at the same point (by the inner loop's first step),
+    differs from its first value ``first`` beyond round-off (sqrt(eps) relative)."""
+    again = again.detach()
+    if float(abs(first - again)) > math.sqrt(torch.finfo(first.dtype).eps) * float(abs(first)):
+        _refuse_random(what, first, again, "it is not reproducible", model)
+
+
+def _refuse_random(what: str, first: torch.Tensor, second: torch.Tensor, cause: str,
+                   model: torch.nn.Module, at: str = "theta"):
+    layers = [f"{n!r} ({type(m).__name__})" for n, m in model.named_modules()
+              if isinstance(m, _RANDOM_LAYERS) and m.training]
+    if layers:
+        cause += f"; in training mode: {', '.join(layers)}"
+    raise EstimatorInputError(
+        f"the model's forward pass is not a deterministic function of its parameters: two "
+        f"evaluations of the loss on the {what} set at {at} gave {float(first)!r} and "
+        f"{float(second)!r} ({cause}), so every meta-gradient would be a different random vector; "
+        f"need model.eval() (Dropout, RReLU and other random layers off) or the randomness fixed "
+        f"and passed in with the inputs (e.g. a fixed dropout mask)")

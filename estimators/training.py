@@ -34,7 +34,7 @@ from torch.func import vmap
 from . import distributed
 from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
-from .errors import EstimatorInputError, check_int, check_positive
+from .errors import EstimatorInputError, adapted_parameters, check_int, check_positive
 from .implicit import imaml
 from .trajectory import HVP_MODES, Trajectory, unflatten
 from .unrolled import maml_autograd
@@ -207,7 +207,7 @@ def _sequential_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: 
         support, query = _check_task(task)
         if fn is None:  # maml_autograd: no trajectory; it covers the adapted parameters
             est, loss = maml_autograd(model, loss_fn, support, query, K, alpha, return_loss=True)
-            named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+            named = adapted_parameters(model)
             names, shapes = [n for n, _ in named], [p.shape for _, p in named]
             est = _check_estimate(est, label, sum(math.prod(s) for s in shapes), est.dtype, est.device)
         else:

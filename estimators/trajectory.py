@@ -11,26 +11,43 @@ An estimator of the MAML meta-gradient P^K g (eq. (4)) needs three things:
 
 Two constructors build one: :meth:`Trajectory.from_hessians` (explicit K x d x d Hessians, the
 bridge to the dense reference) and :meth:`Trajectory.from_model` (a ``torch.nn.Module`` run through
-K inner gradient steps with ``torch.func``; HVPs at the stored points).
+K inner gradient steps; HVPs at the stored points, :mod:`estimators.hvp`).
 """
 
 from __future__ import annotations
 
 import math
-import time
-import weakref
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, jvp, vjp, vmap
+from torch.func import functional_call, grad
 
-from .errors import EstimatorInputError, check_int, check_positive
+from .errors import (
+    EstimatorInputError,
+    adapted_parameters,
+    all_finite,
+    check_data,
+    check_deterministic,
+    check_draws,
+    check_int,
+    check_positive,
+    check_reproduced,
+    evaluate_loss,
+)
+from .hvp import (
+    HVP_MODES,
+    MEMORY_MODES,
+    MODE_FAILURES,
+    PointGradients,
+    inner_loop_with_graphs,
+    model_hvp,
+)
 
-__all__ = ["HVP_MODES", "Trajectory"]
+__all__ = ["HVP_MODES", "MEMORY_MODES", "SCHEDULES", "Trajectory"]
 
-#: the ways :meth:`Trajectory.from_model` can compute a batch of HVPs
-HVP_MODES = ("auto", "forward", "reverse", "loop")
+#: the orders in which :func:`estimators.binom` can run its cascade (see estimators/binomial.py)
+SCHEDULES = ("stages", "points")
 
 HvpFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -42,12 +59,15 @@ class Trajectory:
     steps), ``d`` (number of parameters), ``has_final_hessian`` (whether ``hvp`` accepts k = K),
     ``val_loss`` (the validation loss at phi^K, for models; None for explicit Hessians),
     ``hvp_mode`` (how a model's HVPs are computed; "dense" for explicit Hessians), ``names`` and
-    ``shapes`` (the parameters the flat vectors cover, in the order of ``model.named_parameters()``).
+    ``shapes`` (the adapted parameters a flat vector covers, in ``model.named_parameters()``
+    order; ``["theta"]`` and ``[(d,)]`` for explicit Hessians), ``schedule`` (the order in which
+    :func:`estimators.binom` runs its cascade on this trajectory by default: "stages" for explicit
+    Hessians and for hvp="loop", "points" for the other model trajectories).
     """
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
                  has_final_hessian: bool, names: list[str], shapes: list[torch.Size],
-                 hvp_mode: str, val_loss: float | None = None):
+                 hvp_mode: str, val_loss: float | None = None, schedule: str = "stages"):
         self.alpha = alpha
         self.g = g
         self.K = K
@@ -55,10 +75,10 @@ class Trajectory:
         self.has_final_hessian = has_final_hessian
         self.hvp_mode = hvp_mode
         self.val_loss = val_loss
+        self.names = list(names)
+        self.shapes = [torch.Size(s) for s in shapes]
+        self.schedule = schedule
         self._hvp_fn = hvp_fn
-        self._names = names
-        self._shapes = shapes
-        self.names, self.shapes = names, shapes
 
     # -- constructors -------------------------------------------------------------------------
 
@@ -97,52 +117,85 @@ class Trajectory:
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
-                   hvp: str = "auto") -> Trajectory:
+                   hvp: str = "auto", memory: str = "fast") -> Trajectory:
         """Run K inner GD steps (eq. (2b)) of ``model`` on ``support``; g is taken on ``query``.
 
         ``support`` and ``query`` are ``(inputs, targets)`` pairs; ``loss_fn(outputs, targets)``
-        must return a scalar. The inner loop runs with ``torch.func`` and keeps no graph; the
-        points phi^0..phi^K are stored (K+1 flat vectors) and the HVPs are computed at them:
+        must return a scalar. The adapted parameters are those of ``model.named_parameters()``
+        that require grad; the others are frozen: held fixed in the inner loop and given no
+        meta-gradient (flat vectors cover the adapted ones only: ``traj.names``, ``traj.shapes``).
+        The points phi^0..phi^K are stored (K+1 flat vectors) and the HVPs are computed at them
+        in the mode ``hvp`` (:mod:`estimators.hvp`): "graph", "forward", "reverse", "revfwd",
+        "loop", or "auto" (default). ``memory`` says what else is kept:
 
-        * ``"forward"``: forward-over-reverse, a vmapped ``jvp`` of ``grad``;
-        * ``"reverse"``: reverse-over-reverse, a vmapped ``vjp`` of ``grad``;
-        * ``"loop"``: one double-backward ``torch.autograd`` HVP per row, sequentially;
-        * ``"auto"`` (default): the first batch of each size n is computed by all three modes,
-          twice each, and the second run timed; the fastest mode is cached for this model,
-          device, dtype and n, and used from then on (the cached choice is visible as
-          ``traj.hvp_mode`` after the first call). A mode that raises (some losses, e.g.
-          ``F.mse_loss`` in torch 2.13, have no working forward-over-reverse rule) is left out,
-          so "reverse" is the fallback for "forward". If the cached mode raises (it was
-          chosen for this model with another ``loss_fn``), the choice is measured again.
+        * ``"fast"`` (default): with hvp "graph" or "auto", the gradient graph of every inner
+          step (each step's gradient is taken with ``create_graph=True`` on a detached leaf), so
+          that an HVP is one backward pass and no gradient is computed twice; K graphs are held
+          as long as the trajectory lives (the memory of MAML's unrolled graph, roughly);
+        * ``"flat"``: the points only; the gradient graph at a point is rebuilt when its HVPs are
+          asked for, and only the last one is held, so peak memory does not grow with K beyond
+          the K+1 stored points. binom's "points" schedule asks for each point once.
+
+        The other modes keep nothing beyond the points whatever ``memory`` says. Refused with an
+        :class:`EstimatorInputError`: non-finite parameters or data, a loss that fails, is not a
+        scalar, broadcasts mismatched shapes or is not finite at theta, a forward pass that is not
+        a deterministic function of the parameters (Dropout in training mode, random ops) or
+        that writes a buffer (BatchNorm with running statistics in training mode), and an inner
+        loop that diverges.
         """
-        traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp)
-        if not bool(torch.isfinite(traj.g).all()):
+        traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp, memory=memory,
+                               checked=True)
+        if not all_finite(traj.g):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")
         traj.val_loss = float(traj.val_loss)
         return traj
 
     @classmethod
-    def _from_model(cls, model, loss_fn, support, query, K, alpha, hvp: str) -> Trajectory:
-        """:meth:`from_model` without its data-dependent checks, so that it can run under
-        ``torch.func.vmap`` over tasks (``val_loss`` stays a 0-d tensor)."""
-        if not isinstance(model, torch.nn.Module):
-            raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
+    def _from_model(cls, model, loss_fn, support, query, K, alpha, hvp: str, *,
+                    memory: str = "fast", checked: bool = False) -> Trajectory:
+        """:meth:`from_model`; without ``checked``, without its data-dependent checks (finite
+        data, a deterministic finite loss), so that it can run under ``torch.func.vmap`` over
+        tasks (``val_loss`` then stays a 0-d tensor)."""
         if hvp not in HVP_MODES:
             raise EstimatorInputError(f"hvp={hvp!r} must be one of {', '.join(HVP_MODES)}")
+        if memory not in MEMORY_MODES:
+            raise EstimatorInputError(f"memory={memory!r} must be one of {', '.join(MEMORY_MODES)}")
+        adapted = adapted_parameters(model)
         K = check_int("K", K, 1)
         alpha = check_positive("alpha", alpha)
-        names, shapes, theta = flatten_parameters(model)
+        names = [n for n, _ in adapted]
+        shapes = [p.shape for _, p in adapted]
+        theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
+        constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-        f_trn = flat_loss(model, loss_fn, support, names, shapes, buffers, "support")
-        f_val = flat_loss(model, loss_fn, query, names, shapes, buffers, "query")
-        grad_trn = grad(f_trn)
-        points = [theta]
+        autograd_mode = hvp in ("graph", "auto")
+        f_trn, trn_loss = flat_loss(model, loss_fn, support, names, shapes, constants, buffers,
+                                    "support", theta, checked=checked)
+        f_val, _ = flat_loss(model, loss_fn, query, names, shapes, constants, buffers, "query",
+                             theta, checked=checked, evaluate=not autograd_mode)  # else at phi^K
+        grads = None
         try:
-            with torch.no_grad():
-                for _ in range(K):
-                    points.append(points[-1] - alpha * grad_trn(points[-1]))
-                g, val_loss = grad(_with_value(f_val), has_aux=True)(points[-1])
+            if autograd_mode:  # torch.autograd only (torch.func modes need not be loaded)
+                grads = PointGradients(f_trn, [], keep=memory == "fast")
+                points, first_loss = inner_loop_with_graphs(f_trn, theta, K, alpha, grads)
+                leaf = points[-1].detach().requires_grad_(True)
+                val_loss, drew = evaluate_loss("query", lambda: f_val(leaf), model, buffers,
+                                               theta.device, graph=True)
+                (g,) = torch.autograd.grad(val_loss, leaf, allow_unused=True, materialize_grads=True)
+                val_loss = val_loss.detach()
+                if checked:
+                    check_draws("query", val_loss, drew, lambda: f_val(points[-1]), model, buffers,
+                                theta.device, at="phi^K")
+            else:  # torch.func, which also runs under vmap over tasks (and "loop", as it always has)
+                grad_trn = grad(_with_value(f_trn), has_aux=True)
+                points = [theta]
+                with torch.no_grad():
+                    for k in range(K):
+                        step, loss = grad_trn(points[-1])
+                        points.append(points[-1] - alpha * step)
+                        first_loss = loss if k == 0 else first_loss
+                    g, val_loss = grad(_with_value(f_val), has_aux=True)(points[-1])
         except RuntimeError as exc:
             if "in-place" not in str(exc):
                 raise
@@ -150,12 +203,18 @@ class Trajectory:
                 "the model updates a buffer in its forward pass (e.g. BatchNorm in training mode "
                 "with running statistics), which torch.func cannot differentiate: need model.eval() "
                 "or BatchNorm(..., track_running_stats=False)") from None
-        points = torch.stack(points)
-        hvp_fn, mode = _model_hvp(model, f_trn, points, hvp)
-        traj = cls(alpha=alpha, g=g, K=K, hvp_fn=hvp_fn, has_final_hessian=True, names=names,
-                   shapes=shapes, hvp_mode=mode, val_loss=val_loss)
+        if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
+            check_reproduced("support", trn_loss, first_loss, model)
+        if hvp != "graph":  # torch.func indexes the points as one tensor
+            points = torch.stack(points)
+        if grads is not None:
+            grads.points = points
+        traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
+                   has_final_hessian=True, names=names, shapes=shapes, hvp_mode=hvp,
+                   val_loss=val_loss,  # "loop" recomputes every gradient either way: keep its order
+                   schedule="stages" if hvp == "loop" else "points")
         if hvp == "auto":
-            hvp_fn.owner = traj  # so the timed choice can be reported as traj.hvp_mode
+            traj._hvp_fn.owner = traj  # so the mode used can be reported as traj.hvp_mode
         return traj
 
     # -- the one operation estimators use -------------------------------------------------------
@@ -175,25 +234,27 @@ class Trajectory:
         if V.dtype != self.g.dtype or V.device != self.g.device:
             raise EstimatorInputError(f"V is {V.dtype} on {V.device}: need the trajectory's "
                                       f"{self.g.dtype} on {self.g.device}")
-        if ks.numel() and (int(ks.min()) < 0 or int(ks.max()) > top):
-            raise EstimatorInputError(f"ks={ks.tolist()} out of range: need 0 <= k <= {top}")
+        indices = ks.tolist()
+        if indices and (min(indices) < 0 or max(indices) > top):
+            raise EstimatorInputError(f"ks={indices} out of range: need 0 <= k <= {top}")
         if ks.numel() == 0:
             return V.clone()
         try:
             return self._hvp_fn(ks, V)
-        except _MODE_FAILURES as exc:
-            if self.hvp_mode not in ("forward", "reverse"):
+        except MODE_FAILURES as exc:
+            if self.hvp_mode not in ("forward", "reverse", "revfwd"):
                 raise
             message = " ".join(str(exc).split())
             raise EstimatorInputError(  # e.g. F.mse_loss has no forward-over-reverse rule
                 f"hvp={self.hvp_mode!r} (torch.func) failed for this model and loss_fn: {message}; "
-                f"need hvp='auto' or 'loop'") from None
+                f"need hvp='auto', 'graph' or 'loop'") from None
 
     def unflatten(self, vec: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The name -> tensor dict of a flat vector in the order of ``model.named_parameters()``."""
+        """The name -> tensor dict of a flat vector: ``traj.names`` (the adapted parameters, in the
+        order of ``model.named_parameters()``) with ``traj.shapes``."""
         if vec.shape != (self.d,):
             raise EstimatorInputError(f"vec has shape {tuple(vec.shape)}: need ({self.d},)")
-        return unflatten(vec, self._names, self._shapes)
+        return unflatten(vec, self.names, self.shapes)
 
     def __repr__(self) -> str:
         return (f"Trajectory(K={self.K}, d={self.d}, alpha={self.alpha}, dtype={self.g.dtype}, "
@@ -202,17 +263,6 @@ class Trajectory:
 
 # -- flat parameter plumbing ---------------------------------------------------------------------
 
-def flatten_parameters(model: torch.nn.Module):
-    """Names, shapes and the detached flat vector of ``model.named_parameters()``."""
-    named = list(model.named_parameters())
-    if not named:
-        raise EstimatorInputError(f"model {type(model).__name__} has no parameters")
-    names = [n for n, _ in named]
-    shapes = [p.shape for _, p in named]
-    theta = torch.cat([p.detach().reshape(-1) for _, p in named])
-    return names, shapes, theta
-
-
 def unflatten(vec: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> dict[str, torch.Tensor]:
     """Split a flat vector (last dimension) into named views of the given shapes."""
     sizes = [math.prod(s) for s in shapes]
@@ -220,29 +270,31 @@ def unflatten(vec: torch.Tensor, names: list[str], shapes: list[torch.Size]) -> 
     return {n: p.reshape(*vec.shape[:-1], *s) for n, p, s in zip(names, parts, shapes)}
 
 
-def flat_loss(model, loss_fn, data, names, shapes, buffers, what: str):
-    """``phi -> loss_fn(model(x; phi), y)`` on a flat parameter vector ``phi``.
-
-    ``data`` is an ``(inputs, targets)`` pair; checks once, at theta, that the loss is a scalar.
-    """
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str,
+              theta: torch.Tensor, *, checked: bool = True, evaluate: bool = True):
+    """``phi -> loss_fn(model(x; phi), y)`` on a flat vector ``phi`` of the adapted parameters
+    (``constants``: the frozen ones). Evaluated at theta as a check (a scalar tensor; the errors
+    of :func:`~estimators.errors.evaluate_loss`); with ``checked``, also finite data and a finite,
+    deterministic loss (:func:`~estimators.errors.check_deterministic`). Returns the function and
+    its value at theta (None without ``evaluate``: the caller checks its first evaluation)."""
+    if checked:
+        x, y = check_data(what, data)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    else:
         raise EstimatorInputError(f"{what} must be an (inputs, targets) pair, got {type(data).__name__}")
-    x, y = data
 
     def f(phi: torch.Tensor) -> torch.Tensor:
-        out = functional_call(model, (unflatten(phi, names, shapes), buffers), (x,))
+        out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,))
         return loss_fn(out, y)
 
-    try:
-        with torch.no_grad():
-            value = f(torch.cat([p.detach().reshape(-1) for p in model.parameters()]))
-    except RuntimeError as exc:  # shape mismatches between model, inputs and targets
-        message = " ".join(str(exc).split())
-        raise EstimatorInputError(f"model or loss_fn failed on the {what} set: {message}") from None
-    if not isinstance(value, torch.Tensor) or value.ndim != 0:
-        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise EstimatorInputError(f"loss_fn on the {what} set returned {shape}: need a scalar tensor")
-    return f
+    if not evaluate:
+        value = None
+    elif checked:
+        value = check_deterministic(what, lambda: f(theta), model, buffers, theta.device)
+    else:
+        value = evaluate_loss(what, lambda: f(theta), model, buffers, theta.device)[0]
+    return f, value
 
 
 def _with_value(f):
@@ -253,104 +305,6 @@ def _with_value(f):
         return loss, loss.detach()
 
     return f_aux
-
-
-# -- the model HVPs --------------------------------------------------------------------------------
-
-def _model_hvp(model, f_trn, points: torch.Tensor, mode: str):
-    """The batched HVP ``(ks, V) -> H^{ks[j]} V[j]`` at the stored ``points`` for one mode."""
-    if mode == "auto":
-        return _AutoHvp(model, f_trn, points), "auto"
-    return _HVP_BUILDERS[mode](f_trn, points), mode
-
-
-def _hvp_forward(f_trn, points: torch.Tensor) -> HvpFn:
-    """Forward-over-reverse: ``jvp(grad f, phi, v)`` = H(phi) v, vmapped over the rows."""
-    grad_f = grad(f_trn)
-    one = vmap(lambda p, v: jvp(grad_f, (p,), (v,))[1])
-    return lambda ks, V: one(points[ks], V)
-
-
-def _hvp_reverse(f_trn, points: torch.Tensor) -> HvpFn:
-    """Reverse-over-reverse: ``vjp(grad f, phi)(v)`` = H(phi)^T v = H(phi) v, vmapped."""
-    grad_f = grad(f_trn)
-    one = vmap(lambda p, v: vjp(grad_f, p)[1](v)[0])
-    return lambda ks, V: one(points[ks], V)
-
-
-def _hvp_loop(f_trn, points: torch.Tensor) -> HvpFn:
-    """Sequential double backward with ``torch.autograd``, one HVP per row."""
-
-    def hvp_fn(ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-        rows = []
-        for k, v in zip(ks.tolist(), V):
-            with torch.enable_grad():
-                phi = points[k].detach().requires_grad_(True)
-                (g,) = torch.autograd.grad(f_trn(phi), phi, create_graph=True)
-                if g.requires_grad:
-                    (hv,) = torch.autograd.grad(g, phi, v, materialize_grads=True)
-                else:  # the loss is linear in phi: its Hessian is zero
-                    hv = torch.zeros_like(v)
-            rows.append(hv)
-        return torch.stack(rows)
-
-    return hvp_fn
-
-
-_HVP_BUILDERS = {"forward": _hvp_forward, "reverse": _hvp_reverse, "loop": _hvp_loop}
-
-#: model -> {(device, dtype, n): mode}: the "auto" choices, measured once per model and batch size
-_AUTO_CHOICES: weakref.WeakKeyDictionary[torch.nn.Module, dict] = weakref.WeakKeyDictionary()
-#: what a mode raises when it cannot differentiate a loss (then another mode is used)
-_MODE_FAILURES = (RuntimeError, NotImplementedError)
-
-
-class _AutoHvp:
-    """The "auto" HVP: times every mode on the first batch of each size, then uses the fastest."""
-
-    def __init__(self, model, f_trn, points: torch.Tensor):
-        self.model = model
-        self.owner: Trajectory | None = None
-        self.fns = {m: build(f_trn, points) for m, build in _HVP_BUILDERS.items()}
-
-    def __call__(self, ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-        key = (V.device, V.dtype, V.shape[0])
-        choices = _AUTO_CHOICES.setdefault(self.model, {})
-        result = None
-        if key in choices:
-            try:
-                result = self.fns[choices[key]](ks, V)
-            except _MODE_FAILURES:  # chosen with another loss_fn (e.g. one with a forward rule)
-                del choices[key]
-        if result is None:
-            choices[key], result = self._measure(ks, V)
-        if self.owner is not None:
-            self.owner.hvp_mode = f"auto:{choices[key]}"
-        return result
-
-    def _measure(self, ks: torch.Tensor, V: torch.Tensor) -> tuple[str, torch.Tensor]:
-        """Run every mode twice, time the second run; the fastest mode and its result."""
-        results, times, failures = {}, {}, []
-        for mode, fn in self.fns.items():
-            try:
-                results[mode] = fn(ks, V)  # warm-up (first-call overheads), result kept
-            except _MODE_FAILURES as exc:  # e.g. no forward-mode AD rule
-                failures.append(f"{mode}: {exc}")
-                continue
-            _sync(V)
-            start = time.perf_counter()
-            fn(ks, V)
-            _sync(V)
-            times[mode] = time.perf_counter() - start
-        if not times:
-            raise RuntimeError("every HVP mode failed: " + "; ".join(failures))
-        best = min(times, key=times.get)
-        return best, results[best]
-
-
-def _sync(t: torch.Tensor) -> None:
-    if t.is_cuda:
-        torch.cuda.synchronize(t.device)
 
 
 # -- input conversion ------------------------------------------------------------------------------

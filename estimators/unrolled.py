@@ -11,7 +11,16 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from .errors import EstimatorInputError, check_int, check_positive
+from .errors import (
+    EstimatorInputError,
+    adapted_parameters,
+    all_finite,
+    check_data,
+    check_deterministic,
+    check_int,
+    check_positive,
+    check_reproduced,
+)
 
 __all__ = ["maml_autograd"]
 
@@ -20,24 +29,24 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
                   return_loss: bool = False):
     """grad_theta l_val(phi^K(theta)) with phi^{k+1} = phi^k - alpha grad l_trn(phi^k), phi^0 = theta.
 
-    Returns a flat vector in the order of ``model.named_parameters()`` (and, with
-    ``return_loss=True``, also the validation loss at phi^K as a float).
+    theta is the parameters of ``model.named_parameters()`` that require grad; frozen ones
+    (``requires_grad=False``) are held fixed. Returns a flat vector over theta in that order (and,
+    with ``return_loss=True``, also the validation loss at phi^K as a float). Refuses what
+    :meth:`Trajectory.from_model <estimators.Trajectory.from_model>` refuses (non-finite data, a
+    loss that fails or is not a scalar, a forward pass that is not deterministic).
     """
-    if not isinstance(model, torch.nn.Module):
-        raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
+    adapted = adapted_parameters(model)
     K = check_int("K", K, 1)
     alpha = check_positive("alpha", alpha)
-    for what, data in (("support", support), ("query", query)):
-        if not (isinstance(data, (tuple, list)) and len(data) == 2):
-            raise EstimatorInputError(f"{what} must be an (inputs, targets) pair")
-    named = list(model.named_parameters())
-    names = [n for n, _ in named]
+    support, query = check_data("support", support), check_data("query", query)
+    names = [n for n, _ in adapted]
+    frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
-    theta = [p.detach().clone().requires_grad_(True) for _, p in named]
+    theta = [p.detach().clone().requires_grad_(True) for _, p in adapted]
 
     def loss(params, data, what):
         try:
-            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **buffers}),
+            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **frozen, **buffers}),
                                             (data[0],)), data[1])
         except RuntimeError as exc:  # shape or dtype mismatches between model, inputs and targets
             message = " ".join(str(exc).split())
@@ -46,16 +55,22 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
             raise EstimatorInputError(f"loss_fn on the {what} set did not return a scalar tensor")
         return value
 
+    first = {what: check_deterministic(what, lambda d=data, w=what: loss(theta, d, w), model, {},
+                                       theta[0].device)  # autograd may write buffers: {}
+             for what, data in (("support", support), ("query", query))}
     with torch.enable_grad():
         phi = theta
-        for _ in range(K):
-            grads = torch.autograd.grad(loss(phi, support, "support"), phi, create_graph=True,
+        for k in range(K):
+            trn = loss(phi, support, "support")
+            if k == 0:  # the loss at theta again: random if it differs
+                check_reproduced("support", first["support"], trn, model)
+            grads = torch.autograd.grad(trn, phi, create_graph=True,
                                         materialize_grads=True)  # 0 for parameters the loss ignores
             phi = [p - alpha * gp for p, gp in zip(phi, grads)]
         val = loss(phi, query, "query")
         meta = torch.autograd.grad(val, theta, materialize_grads=True)
     flat = torch.cat([m.reshape(-1) for m in meta])
-    if not bool(torch.isfinite(flat).all()):
+    if not all_finite(flat):
         raise EstimatorInputError(f"maml_autograd is not finite with K={K}, alpha={alpha}: the inner "
                                   "loop diverged or overflowed; need a smaller alpha or K")
     return (flat, float(val.detach())) if return_loss else flat

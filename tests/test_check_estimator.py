@@ -8,10 +8,11 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+import torch
 
 import estimators
 from verify import check_estimator
-from verify.check import EstimatorError, replay_estimator_witness
+from verify.check import EstimatorError, VerifyInputError, replay_estimator_witness
 
 
 def binom(traj, L):
@@ -145,7 +146,68 @@ def test_replaying_a_malformed_witness_names_what_is_wrong(change, fragment):
 
 def test_replay_checks_the_claims_assumption():
     assert replay_estimator_witness(fomaml, V1)[0]  # the real FOMAML breaks the printed (12a)
-    violated, detail = replay_estimator_witness(fomaml, dict(V1, id="thm3.8.fo.commuting"))
-    assert not violated and "do not commute" in detail
-    violated, detail = replay_estimator_witness(fomaml, dict(V1, hessians=[[[2, 0], [0, 0]], [[0, 0], [0, 0]]]))
-    assert not violated and "H^0 is not symmetric with spectrum in [0, 1] (Assumption 3.7)" in detail
+    # a witness outside the claim checks nothing: bad input, not "holds"
+    with pytest.raises(VerifyInputError, match="do not commute"):
+        replay_estimator_witness(fomaml, dict(V1, id="thm3.8.fo.commuting"))
+    with pytest.raises(VerifyInputError, match=re.escape("H^0 is not symmetric with spectrum in [0, 1] (Assumption 3.7)")):
+        replay_estimator_witness(fomaml, dict(V1, hessians=[[[2, 0], [0, 0]], [[0, 0], [0, 0]]]))
+
+
+def _returning(make):
+    def estimator(traj, L):
+        return make(estimators.binom(traj, L))
+    return estimator
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda v: v.to(torch.bfloat16), "returned dtype torch.bfloat16, expected float64"),
+    (lambda v: v.to(torch.float32), "returned dtype torch.float32, expected float64"),
+    (lambda v: v.round().long(), "returned dtype torch.int64, expected float64"),
+    (lambda v: v + 1e-3j, "returned complex values (torch.complex128): a meta-gradient is real"),
+    (lambda v: v.to(torch.complex128), "returned complex values"),  # zero imaginary part: still refused
+    (lambda v: v.numpy().astype(complex), "returned complex values (complex128)"),
+    (lambda v: v[None], "returned shape (1, 1), expected (1,)"),
+    (lambda v: v * float("nan"), "returned non-finite entries (nan at index 0)"),
+    (lambda v: None, "returned NoneType None, not a torch tensor or NumPy array"),
+    (lambda v: v.tolist(), "returned list ["),
+])
+def test_an_invalid_estimate_is_a_violation_that_says_what_was_returned(tmp_path, make, fragment):
+    """Checked before it is compared: an estimate that is not a real float64 vector of g's shape
+    with finite entries fails, with a shrunk counterexample and a witness whose replay fails too
+    (the imaginary part of a complex estimate used to be dropped, and it passed)."""
+    estimator = _returning(make)
+    with pytest.raises(AssertionError, match=re.escape(fragment)) as info:
+        check_estimator(estimator, equals="binom", examples=5, out=tmp_path)
+    assert "counterexample: K=1, L=0" in str(info.value)  # shrunk to the smallest case
+    witness = json.loads(next(tmp_path.glob("*.json")).read_text())
+    violated, detail = replay_estimator_witness(estimator, witness)
+    assert violated and fragment in detail
+    assert replay_estimator_witness(binom, witness) == (False, "|difference| = 0, allowed 1e-10 (ratio 0)")
+
+
+def test_an_invalid_equals_reference_is_bad_input(tmp_path):
+    with pytest.raises(EstimatorError, match=re.escape("the equals= reference returned complex values")):
+        check_estimator(binom, equals=_returning(lambda v: v + 1j), examples=3, out=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(equals="binom", starts=1.5), "starts=1.5 must be an integer >= 0"),
+    (dict(equals="binom", examples=True), "examples=True must be an integer >= 1"),
+    (dict(equals="binom", seed=-1), "seed=-1 must be an integer >= 0"),
+    (dict(equals="binom", seed="x"), "seed='x' must be an integer >= 0"),
+    (dict(equals="binom", max_K=0), "max_K=0 must be an integer >= 1"),
+    (dict(equals="binom", max_d=2.5), "max_d=2.5 must be an integer >= 1"),
+    (dict(equals="binom", out=3), "out=3 must be a directory path or None"),
+    (dict(equals="binom", name=3), "name=3 must be a string"),
+    (dict(equals=3), "equals=3 is not one of maml, binom, trunc, fo or a callable"),
+    (dict(equals="exact"), "equals='exact' is not one of"),
+    (dict(claim=3), "claim=3 must be a bound id or a list of bound ids"),
+    (dict(claim=["thm3.6.binom", None]), "claim=['thm3.6.binom', None] must be a bound id"),
+    (dict(claim="thm3.8.sharp"), "claim='thm3.8.sharp' is not a bound id"),
+    (dict(claim=[]), "needs equals=... and/or claim=..."),
+])
+def test_bad_arguments_raise_the_packages_input_error(kwargs, fragment):
+    with pytest.raises(VerifyInputError, match=re.escape(fragment)):
+        check_estimator(binom, **kwargs)
+    with pytest.raises(VerifyInputError, match="estimator=3 must be callable"):
+        check_estimator(3, equals="binom")

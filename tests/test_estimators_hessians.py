@@ -80,6 +80,21 @@ def test_binom_chunked_equals_unchunked(params, data):
 
 
 @given(trajectories, st.data())
+def test_points_schedule_equals_eq8_and_eq39(params, data):
+    """The cascade swept over the points (one call per point) gives eq. (8) and eq. (39) too."""
+    seed, K, d, alpha = params
+    C = data.draw(st.integers(0, K), label="C")
+    L = data.draw(st.integers(0, C), label="L")
+    chunk = data.draw(st.one_of(st.none(), st.integers(1, K + 1)), label="chunk_size")
+    H, g = random_hessians(seed, K, d)
+    traj = Trajectory.from_hessians(H, g, alpha)
+    est = binom(traj, L, schedule="points", chunk_size=chunk)
+    assert_close(est, ref.truncated_expansion(H, g, alpha, L), H, g, alpha)
+    est = hybrid(traj, L, C, schedule="points", chunk_size=chunk)
+    assert_close(est, ref.hybrid(H, g, alpha, L, C), H, g, alpha)
+
+
+@given(trajectories, st.data())
 def test_binom_rescaled_uses_alpha_prime(params, data):
     """Appendix C.2: alpha' = L alpha / K replaces alpha in eq. (8)."""
     seed, K, d, alpha = params
@@ -178,6 +193,7 @@ def test_binom_in_float64_is_exact_on_dyadic_inputs():
     for L in range(K + 1):
         exact = ref.truncated_expansion(H_frac, [Fraction(int(x)) for x in g_int], Fraction(1, 2), L)
         assert [Fraction(float(x)) for x in binom(traj, L)] == list(exact)
+        assert [Fraction(float(x)) for x in binom(traj, L, schedule="points")] == list(exact)
     exact = ref.meta_gradient(H_frac, [Fraction(int(x)) for x in g_int], Fraction(1, 2))
     assert [Fraction(float(x)) for x in maml(traj)] == list(exact)
 
@@ -208,6 +224,19 @@ def test_binom_is_L_stages_of_K_minus_L_plus_1_parallel_hvps(K, L):
     binom(traj, L)
     # stage l = 0..L-1 uses the Hessians at phi^{L-l-1} .. phi^{K-l-1} (corrected Algorithm 2)
     assert traj.calls == [list(range(L - l - 1, K - l)) for l in range(L)]
+
+
+@pytest.mark.parametrize("K,L,start", [(5, 1, 0), (5, 2, 0), (5, 4, 0), (5, 5, 0), (7, 3, 0),
+                                       (1, 1, 0), (6, 2, 2)])
+def test_points_schedule_is_one_call_per_point_with_at_most_L_rows(K, L, start):
+    """k = K-1 down to start, one call per point, all of its rows at phi^k: the levels j with
+    max(1, start+L-k) <= j <= min(L, K-k); L(K-start-L+1) HVPs in all, as in the stages."""
+    H, g = random_hessians(1, K, 2)
+    traj = counting(H, g, 0.2)
+    hybrid(traj, L, K - start, schedule="points")
+    expected = [[k] * (min(L, K - k) - max(1, start + L - k) + 1) for k in range(K - 1, start - 1, -1)]
+    assert traj.calls == expected
+    assert sum(map(len, traj.calls)) == L * (K - start - L + 1)
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3])
@@ -274,6 +303,8 @@ def traj():
     (lambda t: binom(t, True), "L=True"),
     (lambda t: trunc(t, 9), "L=9"),
     (lambda t: binom(t, 2, chunk_size=0), "chunk_size=0"),
+    (lambda t: binom(t, 2, schedule="rows"), "schedule='rows' must be one of stages, points"),
+    (lambda t: hybrid(t, 1, 2, schedule="x"), "schedule='x'"),
     (lambda t: hybrid(t, 3, 2), "L=3"),
     (lambda t: hybrid(t, 1, 5), "C=5"),
     (lambda t: imaml(t, 1.0, 2), "H_final"),
@@ -337,6 +368,7 @@ def test_overflow_is_an_error_not_inf_or_nan(name, call):
 
 def test_public_api_is_exported():
     for name in ["Trajectory", "fo", "trunc", "maml", "binom", "hybrid", "imaml", "maml_autograd",
-                 "accumulate_meta_gradient", "EstimatorInputError"]:
+                 "accumulate_meta_gradient", "EstimatorInputError", "HVP_MODES", "MEMORY_MODES",
+                 "SCHEDULES"]:
         assert name in estimators.__all__ and hasattr(estimators, name)
     assert issubclass(EstimatorInputError, ValueError)

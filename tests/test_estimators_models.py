@@ -21,6 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from estimators import (
+    HVP_MODES,
+    MEMORY_MODES,
+    SCHEDULES,
     EstimatorInputError,
     Trajectory,
     accumulate_meta_gradient,
@@ -34,9 +37,9 @@ from estimators import (
     trunc,
 )
 from estimators import reference as ref
-from estimators import trajectory as trajectory_module
+from estimators import hvp as hvp_module
 
-MODES = ["forward", "reverse", "loop"]
+MODES = ["graph", "forward", "reverse", "revfwd", "loop"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -195,7 +198,72 @@ def test_every_hvp_mode_equals_dense_hessian_products(name, mode):
     out = traj.hvp(ks, V)
     assert float(torch.linalg.norm(out - torch.as_tensor(expected))) <= 1e-12 * np.linalg.norm(expected)
     if mode == "auto":
-        assert traj.hvp_mode in ("auto:forward", "auto:reverse", "auto:loop")
+        assert traj.hvp_mode in ("auto:graph", "auto:forward", "auto:reverse", "auto:revfwd")
+
+
+# -- every hvp mode, memory option and schedule: the same numbers ------------------------------------
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("memory", MEMORY_MODES)
+def test_every_mode_memory_and_schedule_equals_the_stage_cascade_and_eq8(name, memory):
+    """binom (every L), hybrid, maml (and imaml on the conv net) in every hvp mode, memory option
+    and schedule equal eq. (8)/(39)/(4) from the dense Hessians to 1e-10, and binom and trunc equal
+    the previous implementation (torch.func inner loop, vmapped "reverse" HVPs, "stages")."""
+    name, H, g = dense(name)
+    model, loss_fn, support, query, K, alpha = setup(name)
+    before = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp="reverse")
+    eq8 = [ref.truncated_expansion(H[:K], g, alpha, L) for L in range(K + 1)]
+    stages = [binom(before, L, schedule="stages") for L in range(K + 1)]
+    eq39 = {(C, L): ref.hybrid(H[:K], g, alpha, L, C) for C, L in [(K - 1, 1), (2, 2)]}
+    eq5 = trunc(before, K - 1)  # == eq. (5) (test_binom_equals_eq8_from_dense_hessians_for_every_L)
+    cg = ref.imaml_cg(H[K], g, 50.0, 4, x0="g") if name == "conv" else None  # MLP: d = 1761, too slow
+    for mode in HVP_MODES:
+        traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=mode,
+                                     memory=memory)
+        assert rel(traj.g, g) < 1e-12 and abs(traj.val_loss - before.val_loss) <= 1e-12 * before.val_loss
+        for schedule in SCHEDULES:
+            for L in range(K + 1):
+                est = binom(traj, L, schedule=schedule)
+                assert rel(est, eq8[L]) < 1e-10 and rel(est, stages[L]) < 1e-10, (mode, schedule, L)
+            for (C, L), expected in eq39.items():
+                est = hybrid(traj, L, C, schedule=schedule, chunk_size=1)
+                assert rel(est, expected) < 1e-10, (mode, schedule, L, C)
+        assert rel(trunc(traj, K - 1), eq5) < 1e-10 and rel(maml(traj), eq8[K]) < 1e-10, mode
+        if cg is not None:
+            assert rel(imaml(traj, 50.0, 4), cg) < 1e-10, mode
+
+
+class CountingLoss:
+    """A loss that counts its evaluations (one per forward pass of the model, batched or not)."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, out, y):
+        self.calls += 1
+        return self.fn(out, y)
+
+
+@pytest.mark.parametrize("mode,memory,schedule,forwards", [
+    ("graph", "fast", "points", lambda K, L: 0),            # the inner loop's graphs serve every HVP
+    ("graph", "fast", "stages", lambda K, L: 0),
+    ("auto", "fast", "points", lambda K, L: 0),
+    ("graph", "flat", "points", lambda K, L: K),            # one gradient per point, built once
+    ("graph", "flat", "stages", lambda K, L: L * (K - L + 1)),  # rebuilt for every HVP
+    ("reverse", "fast", "points", lambda K, L: K),          # one (unbatched) gradient per call
+    ("revfwd", "flat", "points", lambda K, L: K),
+    ("reverse", "fast", "stages", lambda K, L: L),          # one vmapped call per stage
+    ("loop", "fast", "points", lambda K, L: L * (K - L + 1)),
+])
+def test_how_often_each_mode_recomputes_the_gradient(mode, memory, schedule, forwards):
+    """The reuse the modes promise (estimators/hvp.py), counted as forward passes during binom."""
+    model, _, support, query, _, alpha = setup("mlp")
+    K, L = 5, 2
+    loss = CountingLoss(mse)
+    traj = Trajectory.from_model(model, loss, support, query, K, alpha, hvp=mode, memory=memory)
+    loss.calls = 0
+    binom(traj, L, schedule=schedule)
+    assert loss.calls == forwards(K, L)
 
 
 # -- maml_autograd really differentiates through the inner steps ------------------------------------
@@ -291,13 +359,31 @@ def test_meta_gradient_accepts_every_named_estimator_and_a_callable():
 # -- auto mode, unflatten, validation -------------------------------------------------------------------
 
 def test_auto_mode_caches_its_choice_and_falls_back_when_forward_mode_fails():
+    """memory="flat": the first call of several rows at one point is measured, and F.mse_loss (no
+    forward-over-reverse rule in torch 2.13) leaves "forward" out. memory="fast": "graph" always,
+    nothing measured."""
     model, _, support, query, K, alpha = setup("mlp", seed=4)
-    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha)  # hvp="auto"
     truth = maml_autograd(model, F.mse_loss, support, query, K, alpha)
-    assert rel(binom(traj, K), truth) < 1e-10
-    choices = trajectory_module._AUTO_CHOICES[model]
-    assert set(choices) == {(torch.device("cpu"), torch.float64, 1)}
-    assert traj.hvp_mode == "auto:" + choices[(torch.device("cpu"), torch.float64, 1)]
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
+    assert rel(binom(traj, K), truth) < 1e-10  # single rows only: "graph", nothing measured
+    assert traj.hvp_mode == "auto:graph" and model not in hvp_module.AUTO_CHOICES
+    name, H, g = dense("mlp")
+    model, _, support, query, K, alpha = setup("mlp")
+    traj = Trajectory.from_model(model, mse, support, query, K, alpha, memory="flat")
+    assert rel(binom(traj, 2), ref.truncated_expansion(H[:K], g, alpha, 2)) < 1e-10
+    choices = hvp_module.AUTO_CHOICES[model]
+    assert set(choices) == {(torch.device("cpu"), torch.float64, True)}  # rows at one point
+    traj.hvp([1, 1], torch.ones(2, traj.d, dtype=torch.float64))
+    assert traj.hvp_mode == "auto:" + choices[(torch.device("cpu"), torch.float64, True)]
+    model, _, support, query, K, alpha = setup("mlp", seed=4)
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
+    V = torch.randn(3, traj.d, dtype=torch.float64)
+    traj.hvp([1, 1, 1], V)
+    assert hvp_module.AUTO_CHOICES[model][(torch.device("cpu"), torch.float64, True)] != "forward"
+    model, _, support, query, K, alpha = setup("mlp", seed=5)
+    traj = Trajectory.from_model(model, mse, support, query, K, alpha)  # memory="fast"
+    binom(traj, 2)
+    assert traj.hvp_mode == "auto:graph" and model not in hvp_module.AUTO_CHOICES
 
 
 def test_auto_mode_remeasures_when_the_cached_mode_fails_for_another_loss():
@@ -305,15 +391,16 @@ def test_auto_mode_remeasures_when_the_cached_mode_fails_for_another_loss():
     F.mse_loss, which has no forward-over-reverse rule in torch 2.13. Pin that choice (timing
     decides it otherwise) and check that the second loss still gets the right answer."""
     model, _, support, query, K, alpha = setup("mlp", seed=5)
-    key = (torch.device("cpu"), torch.float64, 1)
-    trajectory_module._AUTO_CHOICES[model] = {key: "forward"}
+    key = (torch.device("cpu"), torch.float64, True)
+    hvp_module.AUTO_CHOICES[model] = {key: "forward"}
     # the premise: forward mode really fails for F.mse_loss (a one-line error naming the mode)
     with pytest.raises(EstimatorInputError, match="hvp='forward' \\(torch.func\\) failed"):
         maml(Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, hvp="forward"))
-    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha)  # hvp="auto"
+    traj = Trajectory.from_model(model, F.mse_loss, support, query, K, alpha, memory="flat")
     truth = maml_autograd(model, F.mse_loss, support, query, K, alpha)
-    assert rel(maml(traj), truth) < 1e-10
-    assert trajectory_module._AUTO_CHOICES[model][key] in ("reverse", "loop")
+    assert rel(binom(traj, K - 1, schedule="points"), binom(traj, K - 1, schedule="stages")) < 1e-12
+    assert rel(binom(traj, K), truth) < 1e-10
+    assert hvp_module.AUTO_CHOICES[model][key] in ("graph", "reverse", "revfwd")
 
 
 def test_unflatten_follows_named_parameters():

@@ -139,7 +139,7 @@ def test_a_bad_estimate_is_an_input_error_and_never_reaches_grad(path, case):
 @pytest.mark.parametrize("call,needle", [
     (lambda m, t: meta_gradient(m, mse, t, K, ALPHA, "binom"),
      ("estimator='binom' cannot be called with no options: missing a required argument: 'L'; it is "
-     "binom(traj, L, *, chunk_size=None, rescale=False)")),
+     "binom(traj, L, *, chunk_size=None, rescale=False")),
     (lambda m, t: meta_gradient(m, mse, t, K, ALPHA, "trunc", M=2),
      "estimator='trunc' cannot be called with M=2: "),
     (lambda m, t: meta_gradient(m, mse, t, K, ALPHA, "fo", L=1),

@@ -159,6 +159,25 @@ def test_worker_processes_give_the_same_numbers():
     assert np.array_equal(serial.H, parallel.H)
 
 
+def test_a_serial_run_uses_one_torch_thread_and_gives_the_count_back(monkeypatch):
+    """As each worker process does: on tensors this small more threads only contend (with each
+    other and with everything else on the machine)."""
+    seen, run_batch = [], sinusoid.run_batch
+
+    def recording(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return run_batch(*args, **kwargs)
+
+    monkeypatch.setattr(sinusoid, "run_batch", recording)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        sinusoid.run(SinusoidConfig(batches=2, K=1, tasks=1, batch_L=1), progress=False, workers=1)
+        assert seen == [1, 1] and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("field, value", [("batches", 1.5), ("K", "5"), ("tasks", True),
                                           ("seed", 0.0), ("alpha", "0.01")])
 def test_config_rejects_values_of_the_wrong_type(field, value):

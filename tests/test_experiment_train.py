@@ -257,7 +257,7 @@ def _bad_folder(tmp_path, what: str):
     (["--images", "few"], "0 meta-training classes with images, need at least --ways 5"),
     (["--images", "small", "--ways", "2"], "has 1 images, need at least --shots + --queries = 16"),
     (["--images", "broken", "--ways", "2", "--queries", "1"], "img0.png' cannot be read"),
-    (["--out", "FILE/sub"], "cannot be created or written"),
+    (["--out", "FILE/sub"], "cannot write there"),
 ])
 def test_cli_bad_input_is_one_line_exit_2_before_the_run(argv, needle, tmp_path, capsys,
                                                          monkeypatch):
@@ -281,7 +281,6 @@ def test_cli_bad_input_is_one_line_exit_2_before_the_run(argv, needle, tmp_path,
 @pytest.mark.parametrize("argv, started", [
     (["train", "--iterations", "100000", "--meta-batch", "2", "--workers", "1"], "train fo"),
     (["train", "--iterations", "100000", "--meta-batch", "2", "--workers", "2"], "train fo"),
-    (["sinusoid", "--batches", "100000", "--workers", "2"], "sinusoid batches"),
 ])
 def test_ctrl_c_exits_130_with_one_line(argv, started):
     """Ctrl-C in a terminal signals the whole process group: the command and its workers."""

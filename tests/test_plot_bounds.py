@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,31 @@ def test_python_m_and_no_torch(tmp_path):
                            "--formats", "svg"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "figure2.svg").exists()
+
+
+@pytest.mark.parametrize("where, needle", [
+    ("a_file", "exists and is not a directory"),
+    ("a_file/sub", "cannot write there (Not a directory)"),
+    ("/proc/binomgbml-out", "cannot write there"),  # a place no one can create a directory in
+    ("", "--out '': must name a directory"),
+])
+@pytest.mark.parametrize("argv", [["figure2"], ["bounds", "--vs", "L"]])
+def test_an_out_that_cannot_be_written_fails_before_any_work(argv, where, needle, capsys, monkeypatch, tmp_path):
+    if where.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc on this system")
+    import bounds.plotting.cli as plot_cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the figure was computed before --out was checked")
+
+    monkeypatch.setattr(plot_cli, "figure2", no_work)
+    monkeypatch.setattr(plot_cli, "bounds_figure", no_work)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+    status, out = run_cli([*argv, "--out", where], capsys)
+    assert status == 2 and needle in out.err and len(out.err.strip().splitlines()) == 1, out.err
+
+
+def test_checking_out_leaves_nothing_behind_on_bad_input(capsys, tmp_path):
+    status, out = run_cli(["figure2", "--out", str(tmp_path / "new" / "dir"), "--K", "0"], capsys)
+    assert status == 2 and not (tmp_path / "new").exists()

@@ -3,6 +3,8 @@
 import re
 import subprocess
 import sys
+import tomllib
+import warnings
 from pathlib import Path
 
 import binomgbml
@@ -53,3 +55,19 @@ def test_console_script_is_installed_and_answers():
 def test_python_dash_m_binomgbml_answers():
     proc = subprocess.run([sys.executable, "-m", "binomgbml", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "bounds" in proc.stdout
+
+
+def test_pyproject_license_is_an_spdx_expression_setuptools_reads_without_warnings():
+    """PEP 639: `license = "MIT"` (the TOML table form is deprecated by setuptools, which reads
+    expressions from 77 on: the build requirement says so)."""
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "MIT"
+    assert data["build-system"]["requires"] == ["setuptools>=77"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dist = apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    assert dist.metadata.license_expression == "MIT"
+    assert not [w for w in caught if "license" in str(w.message)], [str(w.message) for w in caught]

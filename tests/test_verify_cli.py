@@ -4,6 +4,7 @@ errors for bad input."""
 import json
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -110,11 +111,12 @@ def test_replay_of_an_incomplete_witness_is_one_line_and_exit_2(capsys, tmp_path
     assert status == 2 and len(err.strip().splitlines()) == 1 and fragment in err
 
 
-def test_replay_outside_the_statement_domain_exits_1(capsys, tmp_path):
+def test_replay_outside_the_statement_domain_exits_2(capsys, tmp_path):
     path = tmp_path / "w.json"
     path.write_text(json.dumps({"id": "lemB.5", "params": {"K": 3, "L": 5}}))
-    status, out, _ = _run(capsys, "verify", "--replay", str(path))
-    assert status == 1 and "outside the statement's domain: K = 3, L = 5 breaks" in out
+    status, out, err = _run(capsys, "verify", "--replay", str(path))
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "K = 3, L = 5 breaks K >= 1 and 0 <= L <= 3, the statement's domain" in err
 
 
 def test_replay_bad_json_and_unknown_id(capsys, tmp_path):
@@ -159,3 +161,83 @@ def test_check_estimator_cli_exit_statuses(capsys, tmp_path, monkeypatch):
 def test_python_m_verify_lists_statements():
     proc = subprocess.run([sys.executable, "-m", "verify", "--list"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "thm3.8.binom" in proc.stdout and "prop3.1" in proc.stdout
+
+
+V1 = json.loads(WITNESS.read_text())  # erratum V1: thm3.8.fo, K = 2, non-commuting convex Hessians
+PROP = {"id": "prop3.1", "params": {"K": 2, "L": 1, "alpha": "1/2"}, "hessians": [[["1"]], [["1/2"]]]}
+LOOSE = json.loads((ROOT / "docs" / "witnesses" / "thm3.8.loose.json").read_text())
+
+
+@pytest.mark.parametrize("witness, fragment", [
+    (dict(V1, id="thm3.8.fo.commuting"), "the Hessians do not commute, but the statement assumes they do"),
+    (dict(V1, hessians=[[["-1/2", "0"], ["0", "1"]], V1["hessians"][1]]), "breaks Assumption 3.7"),
+    (dict(V1, params=dict(V1["params"], alpha="2")), "alpha*H = 2 > 1 breaks the condition"),
+    (dict(V1, params=dict(V1["params"], alpha="0")), "alpha = 0 is not positive"),
+    (dict(V1, params=dict(V1["params"], K=3)), "hessians have shape (2, 2, 2), expected K x d x d with K = 3"),
+    (dict(V1, params=dict(V1["params"], K=10 ** 30)), "expected K x d x d with K = 1000000000000000000000000000000"),
+    (dict(V1, g=["1"]), "g has shape (1,), expected (2,)"),
+    (dict(V1, params=dict(V1["params"], alpha="1e99999999")), "the exponent is beyond +-10000"),
+    (dict(PROP, params=dict(PROP["params"], K=3)), "witness hessians has shape (2, 1, 1); expected K x d x d"),
+    (dict(PROP, params=dict(PROP["params"], L=3)), "K = 2, L = 3 breaks K >= 1 and 0 <= L <= 2"),
+    (dict(PROP, params=dict(PROP["params"], alpha="-1")), "alpha = -1 is not a step size > 0"),
+    (dict(PROP, hessians=[[["1", "2"], ["0", "1"]], [["1", "0"], ["0", "1"]]]), "H^0 is not symmetric"),
+    (dict(PROP, g=["1", "2"]), "witness g has shape (2,); expected d (d = 1)"),
+    ({**json.loads((ROOT / "docs" / "witnesses" / "alg1.json").read_text()), "params": {"K": 2, "L": 0, "alpha": "1/8"}},
+     "K = 2, L = 0 breaks K >= 2 and 1 <= L <= 1"),
+    ({"id": "thm3.6.order.corrected", "params": {"K": 3, "L": 0, "alpha": "1/4", "H": "1"}},
+     "1 <= L <= K - 1 fails, the statement's domain"),
+    (dict(LOOSE, hessians=[[["2"]]]), "H^0 = 2 is outside [0, H] (Assumption 3.7)"),
+    (dict(LOOSE, id="thm3.8.loose.corrected", params={"K": 2, "L": 1, "alpha": "1", "H": "1"},
+          hessians=[[["1"]], [["1"]]]), "L <= K - 2 fails"),
+    ({"id": "lemB.7", "params": {"K": 10 ** 30, "L": 0, "gamma": "1"}}, "beyond K <= 1000"),
+    ({"id": "lemB.5", "params": {"K": 3, "L": True}}, "params.L=True must be an integer"),
+    ([V1], "a witness is a JSON object with an 'id' key"),
+])
+def test_replay_of_a_witness_the_statement_does_not_speak_about_is_bad_input(capsys, tmp_path, witness, fragment):
+    """Not 'NOT violated' with exit 1 (the answer for a checked claim that holds): exit 2, one
+    line saying what is wrong, nothing on stdout."""
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(witness))
+    status, out, err = _run(capsys, "verify", "--replay", str(path))
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert fragment in err
+
+
+def test_replay_messages_stay_short_for_huge_exact_values(capsys, tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"id": "thm3.8.superexp", "params": {"K": 1000, "L": 500, "alpha": "1/4", "H": "1"}}))
+    status, out, _ = _run(capsys, "verify", "--replay", str(path))  # was a 4300-digit ValueError
+    assert status == 1 and "NOT violated" in out and len(out) < 300 and "e-" in out
+
+
+TARGET_MODULES = {
+    "raises_at_import": ('raise RuntimeError("no GPU here")\n', "importing 'raises_at_import' raised RuntimeError: no GPU here"),
+    "bad_syntax": ("def f(:\n", "importing 'bad_syntax' raised SyntaxError: invalid syntax"),
+    "exits_at_import": ("import sys\nsys.exit(3)\n", "importing 'exits_at_import' raised SystemExit: 3"),
+    "not_callable": ("f = 3\n", "not_callable has no callable 'f' (it is int 3)"),
+    "no_such_function": ("g = 1\n", "no_such_function has no callable 'f' (no such attribute)"),
+}
+
+
+@pytest.mark.parametrize("module", TARGET_MODULES)
+def test_a_target_that_cannot_be_used_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch, module):
+    source, fragment = TARGET_MODULES[module]
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    status, out, err = _run(capsys, "check-estimator", f"{module}:f", "--equals", "binom")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def test_check_estimator_replay_of_a_witness_outside_the_claim_is_bad_input(capsys, tmp_path):
+    for witness, fragment in [(dict(V1, id="thm3.8.fo.commuting"), "do not commute"),
+                              (dict(V1, params=dict(V1["params"], alpha="2")), "breaks the condition 0 < alpha <= 1/H"),
+                              (dict(V1, params=dict(V1["params"], L=5)), "L = 5 is outside 0..K")]:
+        path = tmp_path / "w.json"
+        path.write_text(json.dumps({**witness, "params": {k: float(v) if isinstance(v, str) else v
+                                                          for k, v in witness["params"].items()},
+                                    "hessians": [[[float(Fraction(x)) for x in row] for row in Hk]
+                                                 for Hk in witness["hessians"]],
+                                    "g": [float(x) for x in witness["g"]]}))
+        status, out, err = _run(capsys, "check-estimator", "estimators:fo", "--replay", str(path))
+        assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err, err

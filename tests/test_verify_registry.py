@@ -11,12 +11,16 @@ import numpy as np
 import pytest
 import sympy
 
+from verify.errors import VerifyInputError
 from verify.exact import det, fraction_array, is_psd, spectrum_violation
 from verify.registry import REGISTRY, get
 from verify.search import TOL, confirm_bound
 
 ROOT = Path(__file__).resolve().parents[1]
-WITNESSES = sorted((ROOT / "docs" / "witnesses").glob("*.json"))
+#: witnesses of the related papers (imaml., ji2022., ibaml.) are replayed by their own test modules
+#: (tests/test_related_*.py) until their statements join the registry
+RELATED = ("imaml.", "ji2022.", "ibaml.")
+WITNESSES = sorted(p for p in (ROOT / "docs" / "witnesses").glob("*.json") if not p.name.startswith(RELATED))
 
 #: the verdict of every statement (docs/errata.md, section "Verify")
 EXPECTED = {
@@ -130,8 +134,8 @@ def test_corrected_and_commuting_statements_on_the_erratum_witnesses():
     w = json.loads((ROOT / "docs" / "witnesses" / "thm3.8.fo.json").read_text())
     violated, detail = get("thm3.8.fo.corrected").replay(dict(w, id="thm3.8.fo.corrected"))
     assert not violated and "<=" in detail
-    violated, detail = get("thm3.8.fo.commuting").replay(w)
-    assert not violated and "do not commute" in detail
+    with pytest.raises(VerifyInputError, match="do not commute"):  # outside the statement: no verdict
+        get("thm3.8.fo.commuting").replay(w)
     w = json.loads((ROOT / "docs" / "witnesses" / "thm3.10.fo.json").read_text())
     assert not get("thm3.10.fo.corrected").replay(w)[0]
 
@@ -139,11 +143,11 @@ def test_corrected_and_commuting_statements_on_the_erratum_witnesses():
 def test_replay_refuses_hessians_outside_the_assumption():
     w = json.loads((ROOT / "docs" / "witnesses" / "thm3.8.fo.json").read_text())
     w["hessians"][0] = [["-1/2", "0"], ["0", "1"]]  # an eigenvalue below 0: not Assumption 3.7
-    violated, detail = get("thm3.8.fo").replay(w)
-    assert not violated and "Assumption 3.7" in detail
+    with pytest.raises(VerifyInputError, match="Assumption 3.7"):
+        get("thm3.8.fo").replay(w)
     w["params"]["alpha"] = "2"  # alpha > 1/H
-    violated, detail = get("thm3.8.fo").replay(w)
-    assert not violated and "conditions" in detail
+    with pytest.raises(VerifyInputError, match="conditions"):
+        get("thm3.8.fo").replay(w)
 
 
 def test_confirmation_refuses_a_true_case():

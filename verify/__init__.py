@@ -4,6 +4,7 @@
   Assumptions 3.5/3.7/3.9, trajectories);
 * :mod:`verify.registry` -- ``REGISTRY``: every statement with its reference, assumption, check;
 * :func:`check_estimator` -- property-test an estimator against references and bounds;
+* :class:`VerifyInputError` -- the package's input error (a ``ValueError``, one-line message);
 * ``binomgbml verify`` / ``binomgbml check-estimator`` (:mod:`verify.cli`).
 
 Imports are lazy, so that ``import verify.experiments`` stays cheap.
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["REGISTRY", "check_estimator", "strategies"]
+__all__ = ["REGISTRY", "VerifyInputError", "check_estimator", "strategies"]
 
 _LAZY = {"REGISTRY": ("verify.registry", "REGISTRY"), "check_estimator": ("verify.check", "check_estimator"),
-         "strategies": ("verify.strategies", None)}
+         "VerifyInputError": ("verify.errors", "VerifyInputError"), "strategies": ("verify.strategies", None)}
 
 
 def __getattr__(name):

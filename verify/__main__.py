@@ -1,8 +1,12 @@
-"""``python -m verify``: the same as ``binomgbml verify``."""
+"""``python -m verify ...`` is ``binomgbml verify ...``; ``python -m verify check-estimator ...``
+is ``binomgbml check-estimator ...``."""
 
 import sys
 
 from binomgbml import run
 
 if __name__ == "__main__":
-    sys.exit(run("verify", sys.argv[1:]))
+    argv = sys.argv[1:]
+    if argv[:1] == ["check-estimator"]:
+        sys.exit(run("check-estimator", argv[1:]))
+    sys.exit(run("verify", argv))

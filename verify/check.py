@@ -16,6 +16,8 @@ plain call.
 
 from __future__ import annotations
 
+import math
+import os
 import tempfile
 import zlib
 from pathlib import Path
@@ -24,10 +26,12 @@ from typing import Callable
 import numpy as np
 from hypothesis import strategies as st
 
-from .search import _Parametrisation, hypothesis_find
+from .errors import VerifyInputError
+from .search import _Parametrisation, broken_conditions, hypothesis_find
 from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences
 
-__all__ = ["REFERENCES", "RTOL", "EstimatorError", "check_estimator", "replay_estimator_witness"]
+__all__ = ["REFERENCES", "RTOL", "EstimatorError", "VerifyInputError", "check_estimator",
+           "replay_estimator_witness"]
 
 #: float64 rounding allowed on top of a claim: |a - b| <= bound |g| + RTOL (1 + |b|) (bound = 0
 #: for equality); products of a few small Hessians round to ~1e-15, far below RTOL
@@ -45,46 +49,76 @@ def _reference(name: str) -> Callable:
         "trunc": lambda H, g, a, L: ref.truncated(H, g, a, L),
         "fo": lambda H, g, a, L: ref.first_order(g),
     }
-    if name not in table:
-        raise ValueError(f"equals={name!r} is not one of {', '.join(REFERENCES)} or a callable")
-    return table[name]
+    if not isinstance(name, str) or name not in table:
+        raise VerifyInputError(f"equals={name!r} is not one of {', '.join(REFERENCES)} or a callable")
+    return lambda H, g, a, L: np.asarray(table[name](H, g, a, L), dtype=float)
 
 
-class EstimatorError(ValueError):
+class EstimatorError(VerifyInputError):
     """The estimator under test (or an ``equals=`` callable) raised instead of returning a vector."""
 
 
-def _vector(value, what: str) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what} returned {type(value).__name__} {value!r:.80}, expected a vector") from None
-    if arr.ndim != 1:
-        raise AssertionError(f"{what} returned shape {arr.shape}, expected a vector")
-    return arr
+def _invalid(value, d: int) -> str | None:
+    """Why ``value`` is not an estimate on a float64 trajectory in R^d, or None when it is one:
+    a torch tensor or NumPy array, real, float64, of shape (d,), finite."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        dtype, shape, is_complex = value.dtype, tuple(value.shape), value.is_complex()
+        is_float64 = dtype == torch.float64
+    elif isinstance(value, np.ndarray):
+        dtype, shape, is_complex = value.dtype, value.shape, np.iscomplexobj(value)
+        is_float64 = dtype == np.float64
+    else:
+        return f"returned {type(value).__name__} {value!r:.60}, not a torch tensor or NumPy array"
+    if is_complex:
+        return f"returned complex values ({dtype}): a meta-gradient is real (the imaginary part is not dropped)"
+    if not is_float64:
+        return f"returned dtype {dtype}, expected float64 (the trajectory's dtype)"
+    if shape != (d,):
+        return f"returned shape {shape}, expected ({d},) (the shape of g)"
+    bad = np.flatnonzero(~np.isfinite(_array(value)))
+    if bad.size:
+        return f"returned non-finite entries ({_array(value)[bad[0]]} at index {bad[0]})"
+    return None
+
+
+def _array(value) -> np.ndarray:
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else value
 
 
 def _run(fn, H, g, alpha, L, what):
+    """``fn(trajectory, L)`` on explicit Hessians, as returned (checked by :func:`_invalid`)."""
     from estimators import Trajectory
 
     H, g = np.array(H), np.array(g)
     try:
-        value = fn(Trajectory.from_hessians(H, g, float(alpha)), L)
+        return fn(Trajectory.from_hessians(H, g, float(alpha)), L)
     except Exception as exc:  # the estimator's own failure: one clear line, original chained
         raise EstimatorError(f"{what} raised {type(exc).__name__}: {exc} (called as fn(trajectory, L) "
                              f"with K={H.shape[0]}, L={L}, d={g.shape[0]}, alpha={float(alpha):.6g})") from exc
-    return _vector(value, what)
+
+
+def _reference_callable(equals: Callable) -> Callable:
+    """A user's ``equals=`` callable as a reference: what it returns must be a valid estimate."""
+
+    def other(H, g, alpha, L):
+        value = _run(equals, H, g, alpha, L, "equals")
+        why = _invalid(value, len(g))
+        if why:
+            raise EstimatorError(f"the equals= reference {why}")
+        return _array(value)
+
+    return other
 
 
 def _claim_bound(claim_id: str):
     from .registry import REGISTRY
 
-    statement = REGISTRY.get(claim_id)
+    statement = REGISTRY.get(claim_id) if isinstance(claim_id, str) else None
     if statement is None or not hasattr(statement, "claim"):
         bounds_ids = [s.id for s in REGISTRY.values() if hasattr(s, "claim")]
-        raise ValueError(f"claim={claim_id!r} is not a bound id; choose from {', '.join(bounds_ids)}")
+        raise VerifyInputError(f"claim={claim_id!r} is not a bound id; choose from {', '.join(bounds_ids)}")
     return statement.claim
 
 
@@ -100,27 +134,30 @@ class _Problem:
         else:
             self.bound_claim, self.theorem = None, "3.6"
             if callable(equals):
-                self.other, self.other_name = (lambda H, g, a, L: _run(equals, H, g, a, L, "equals")), \
-                    getattr(equals, "__name__", "callable")
+                self.other, self.other_name = _reference_callable(equals), getattr(equals, "__name__", "callable")
             else:
                 self.other, self.other_name = _reference(equals), f"reference {equals}"
             self.id = f"equals:{self.other_name}"
 
     def evaluate(self, params, H, g):
+        """(ok, error / allowed, details); an invalid estimate is not ok, with details["invalid"]."""
         alpha, L = float(params["alpha"]), params["L"]
-        mine = _run(self.estimator, H, g, alpha, L, "the estimator")
-        other = _vector(self.other(np.array(H), np.array(g), alpha, L), self.other_name)
-        if mine.shape != other.shape:
-            raise AssertionError(f"the estimator returned shape {mine.shape}, expected {other.shape}")
-        err = float(np.linalg.norm(mine - other))
+        other = self.other(np.array(H), np.array(g), alpha, L)
         allowed = RTOL * (1 + float(np.linalg.norm(other)))  # float64 rounding of the two sides
         details = {}
         if self.bound_claim is not None:
             bound = float(self.bound_claim.bound(params, False)) * float(np.linalg.norm(g))
             allowed += bound
             details["claimed_bound"] = bound
-        ok = bool(np.isfinite(err) and err <= allowed)
-        ratio = err / allowed if allowed > 0 else (0.0 if err == 0 else float("inf"))
+        value = _run(self.estimator, H, g, alpha, L, "the estimator")
+        why = _invalid(value, len(g))
+        if why:
+            return False, math.inf, {"invalid": f"the estimator {why}", "other": other.tolist(),
+                                     "bound": allowed, **details}
+        mine = _array(value)
+        err = float(np.linalg.norm(mine - other))
+        ok = bool(err <= allowed)
+        ratio = err / allowed if allowed > 0 else (0.0 if err == 0 else math.inf)
         return ok, ratio, {"estimate": mine.tolist(), "other": other.tolist(), "error": err,
                            "bound": allowed, **details}
 
@@ -166,17 +203,26 @@ def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: 
             if not np.linalg.norm(g):
                 return 0.0
             state["examples"] += 1
-            ok, ratio, _ = problem.evaluate(params, H, g)
+            ok, ratio, details = problem.evaluate(params, H, g)
+            if "invalid" in details:  # nothing to optimise: this point is the witness
+                raise _Invalid(problem.witness(params, H, g, details))
             return -ratio
 
-        res = minimize(objective, rng.normal(size=par.size + d), method="L-BFGS-B",
-                       options={"maxiter": 40})
+        try:
+            res = minimize(objective, rng.normal(size=par.size + d), method="L-BFGS-B",
+                           options={"maxiter": 40})
+        except _Invalid as found:
+            return found.args[0]
         H, g = split(res.x)
         ok, ratio, details = problem.evaluate(params, H, g)
         state["max_ratio"] = max(state["max_ratio"], ratio)
         if not ok:
             return problem.witness(params, H, g, details)
     return None
+
+
+class _Invalid(Exception):
+    """Raised inside the adversarial search with the witness of an invalid estimate."""
 
 
 def _save(witness: dict, out) -> str:
@@ -196,14 +242,21 @@ def _message(witness: dict, saved: str) -> str:
     lines = [f"estimator violates {witness['id']}",
              f"  counterexample: {', '.join(f'{k}={v}' for k, v in p.items())}, d={len(witness['g'])}",
              f"  hessians = {np.array(witness['hessians']).tolist()}",
-             f"  g = {witness['g']}",
-             f"  estimator     = {witness['estimate']}",
-             f"  {witness['compared_with']:<13} = {witness['other']}",
-             f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}"
-             + (f" = bound {witness['claimed_bound']:.6g} (= {witness['id']} factor x |g|) + rounding"
-                if "claimed_bound" in witness else " (float64 rounding)"),
-             f"  {saved}"]
-    return "\n".join(lines)
+             f"  g = {witness['g']}"]
+    if "invalid" in witness:
+        lines.append(f"  {witness['invalid']}")
+    else:
+        lines += [f"  estimator     = {witness['estimate']}",
+                  f"  {witness['compared_with']:<13} = {witness['other']}",
+                  f"  |difference| = {witness['error']:.6g} > allowed {witness['bound']:.6g}"
+                  + (f" = bound {witness['claimed_bound']:.6g} (= {witness['id']} factor x |g|) + rounding"
+                     if "claimed_bound" in witness else " (float64 rounding)")]
+    return "\n".join([*lines, f"  {saved}"])
+
+
+def _integer(arg: str, value, least: int, why: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise VerifyInputError(f"{arg}={value!r} must be an integer >= {least}{why}")
 
 
 def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: int = 50,
@@ -218,12 +271,19 @@ def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: i
     ("module:function") is recorded in the witness so the CLI can replay it.
     """
     if not callable(estimator):
-        raise ValueError(f"estimator={estimator!r} must be callable (Trajectory, L) -> vector")
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
-        raise ValueError(f"examples={examples!r} must be an integer >= 1 (no example tried proves nothing)")
-    claims = [claim] if isinstance(claim, str) else list(claim or [])
+        raise VerifyInputError(f"estimator={estimator!r} must be callable (Trajectory, L) -> vector")
+    _integer("examples", examples, 1, " (no example tried proves nothing)")
+    for arg, value, least in (("starts", starts, 0), ("seed", seed, 0), ("max_K", max_K, 1), ("max_d", max_d, 1)):
+        _integer(arg, value, least)
+    if not (out is None or isinstance(out, (str, os.PathLike))):
+        raise VerifyInputError(f"out={out!r} must be a directory path or None")
+    if not (name is None or isinstance(name, str)):
+        raise VerifyInputError(f"name={name!r} must be a string 'module:function' or None")
+    claims = [] if claim is None else [claim] if isinstance(claim, str) else claim
+    if not isinstance(claims, (list, tuple)) or not all(isinstance(c, str) for c in claims):
+        raise VerifyInputError(f"claim={claim!r} must be a bound id or a list of bound ids")
     if equals is None and not claims:
-        raise ValueError("check_estimator needs equals=... and/or claim=...")
+        raise VerifyInputError("check_estimator needs equals=... and/or claim=...")
     problems = ([_Problem(estimator, equals=equals)] if equals is not None else []) + \
         [_Problem(estimator, claim=c) for c in claims]
     summary = {}
@@ -252,33 +312,33 @@ def _witness_arrays(witness: dict):
     """(params, Hessians, g) of a check-estimator witness; ValueError naming what is missing/wrong."""
     for key in ("params", "hessians", "g"):
         if key not in witness:
-            raise ValueError(f"witness has no {key!r} (a check-estimator witness has id, params, hessians, g)")
+            raise VerifyInputError(f"witness has no {key!r} (a check-estimator witness has id, params, hessians, g)")
     if not isinstance(witness["params"], dict):
-        raise ValueError(f"witness params={witness['params']!r:.60} must be a JSON object")
+        raise VerifyInputError(f"witness params={witness['params']!r:.60} must be a JSON object")
     params = {"h": None, "M": None, **witness["params"]}
-    for key in ("K", "L", "alpha"):
+    for key in ("K", "L", "alpha", "H"):
         if key not in params:
-            raise ValueError(f"witness has no params.{key}")
+            raise VerifyInputError(f"witness has no params.{key}")
     for key, value in params.items():
         integer = key in ("K", "L", "M")
         ok = value is None and key in ("h", "M") or not isinstance(value, bool) and (
             isinstance(value, int) if integer else isinstance(value, (int, float)) and np.isfinite(value))
         if not ok:
-            raise ValueError(f"witness params.{key}={value!r} must be " +
-                             ("an integer" if key in ("K", "L", "M") else "a finite number"))
+            raise VerifyInputError(f"witness params.{key}={value!r} must be " +
+                                   ("an integer" if key in ("K", "L", "M") else "a finite number"))
     arrays = []
     for key, ndim in (("hessians", 3), ("g", 1)):
         try:
             arr = np.array(witness[key], dtype=float)
         except (TypeError, ValueError):
-            raise ValueError(f"witness {key} must be a numeric array") from None
+            raise VerifyInputError(f"witness {key} must be a numeric array") from None
         if arr.ndim != ndim or not np.isfinite(arr).all():
-            raise ValueError(f"witness {key} must be a finite {ndim}-d array, got shape {arr.shape}")
+            raise VerifyInputError(f"witness {key} must be a finite {ndim}-d array, got shape {arr.shape}")
         arrays.append(arr)
     H, g = arrays
     if H.shape[0] != params["K"] or H.shape[1:] != (g.size, g.size):
-        raise ValueError(f"witness hessians have shape {H.shape}; expected K x d x d = "
-                         f"{params['K']} x {g.size} x {g.size}")
+        raise VerifyInputError(f"witness hessians have shape {H.shape}; expected K x d x d = "
+                               f"{params['K']} x {g.size} x {g.size}")
     return params, H, g
 
 
@@ -295,20 +355,28 @@ def _assumption_violation(claim, params, H) -> str | None:
 
 
 def replay_estimator_witness(estimator: Callable, witness: dict) -> tuple[bool, str]:
-    """Re-run ``estimator`` on a saved witness: (still violated?, one-line explanation)."""
+    """Re-run ``estimator`` on a saved witness: (still violated?, one-line explanation).
+
+    A witness that is malformed or outside the claim's assumption checks nothing: it raises
+    :class:`VerifyInputError` instead."""
+    if not isinstance(witness, dict):
+        raise VerifyInputError(f"witness={witness!r:.60} must be a JSON object (a dict)")
     sid = str(witness.get("id"))
     if sid.startswith("equals:"):
         name = sid.split(":", 1)[1]
         if not name.startswith("reference "):
-            raise ValueError(f"witness id {sid!r}: a callable reference cannot be replayed from JSON")
+            raise VerifyInputError(f"witness id {sid!r}: a callable reference cannot be replayed from JSON")
         problem = _Problem(estimator, equals=name.split(" ", 1)[1])
     else:
         problem = _Problem(estimator, claim=sid)
     params, H, g = _witness_arrays(witness)
-    if problem.bound_claim is not None:
+    why = broken_conditions(problem.theorem, params)
+    if why is None and problem.bound_claim is not None:
         why = _assumption_violation(problem.bound_claim, params, H)
-        if why:
-            return False, f"the witness is outside the claim: {why}"
+    if why:
+        raise VerifyInputError(f"the witness is outside the claim {sid}: {why}")
     ok, ratio, details = problem.evaluate(params, H, g)
+    if "invalid" in details:
+        return True, details["invalid"]
     return (not ok), (f"|difference| = {details['error']:.6g}, allowed {details['bound']:.6g} "
                       f"(ratio {ratio:.6g})")

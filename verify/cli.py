@@ -16,10 +16,12 @@ import importlib
 import json
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from binomgbml import ArgumentParser, UsageError
+
+from .errors import VerifyInputError
+from .pool import process_pool
 
 __all__ = ["check_estimator_main", "load_witness", "run_statements", "verify_main"]
 
@@ -90,18 +92,17 @@ def run_statements(ids, *, examples=100, starts=12, seed=0, jobs=1, progress=Tru
 
     tasks = [(sid, examples, starts, seed) for sid in ids]
     results = {}
-    bar = tqdm(total=len(tasks), desc="verify", unit="stmt", file=sys.stderr, disable=not progress)
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for sid, result in pool.map(_check_one, tasks):
+    with tqdm(total=len(tasks), desc="verify", unit="stmt", file=sys.stderr, disable=not progress) as bar:
+        if jobs > 1 and len(tasks) > 1:
+            with process_pool(jobs) as pool:
+                for sid, result in pool.map(_check_one, tasks):
+                    results[sid] = result
+                    bar.update()
+        else:
+            for task in tasks:
+                sid, result = _check_one(task)
                 results[sid] = result
                 bar.update()
-    else:
-        for task in tasks:
-            sid, result = _check_one(task)
-            results[sid] = result
-            bar.update()
-    bar.close()
     return {sid: results[sid] for sid in ids}
 
 
@@ -123,12 +124,11 @@ def _replay(path) -> int:
     from .registry import get
 
     witness = load_witness(path)
-    statement = get(str(witness["id"]))
     try:
+        statement = get(str(witness["id"]))
         violated, detail = statement.replay(witness)
-    except KeyError as exc:
-        raise UsageError(f"--replay {path}: the {statement.id} witness has no {exc.args[0]!r} "
-                         "(docs/verify.md, Witness files)") from None
+    except VerifyInputError as exc:  # the witness checks nothing: bad input, not a verdict
+        raise UsageError(f"--replay {path}: {exc}") from None
     print(f"{statement.id} ({statement.reference}): "
           f"{'violated, confirmed exactly' if violated else 'NOT violated'} -- {detail}")
     return 0 if violated else 1
@@ -198,9 +198,15 @@ def _import_target(target: str):
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"estimator {target!r}: cannot import {module_name!r} ({exc})") from None
-    func = getattr(module, func_name, None)
+    except (Exception, SystemExit) as exc:  # the module itself fails: a syntax error, a raise, an exit
+        raise UsageError(f"estimator {target!r}: importing {module_name!r} raised "
+                         f"{type(exc).__name__}: {exc}") from None
+    if not hasattr(module, func_name):
+        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r} (no such attribute)")
+    func = getattr(module, func_name)
     if not callable(func):
-        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r}")
+        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r} "
+                         f"(it is {type(func).__name__} {func!r:.40})")
     return func
 
 
@@ -224,7 +230,10 @@ def check_estimator_main(argv: list[str]) -> int:
         sys.path.insert(0, str(Path.cwd()))  # so that a module in the working directory imports
     estimator = _import_target(args.estimator)
     if args.replay:
-        violated, detail = replay_estimator_witness(estimator, load_witness(args.replay))
+        try:
+            violated, detail = replay_estimator_witness(estimator, load_witness(args.replay))
+        except VerifyInputError as exc:  # the witness checks nothing: bad input, not a verdict
+            raise UsageError(f"--replay {args.replay}: {exc}") from None
         print(f"{args.estimator}: {'violated' if violated else 'holds'} on the witness -- {detail}")
         return 1 if violated else 0
     if not args.claim and not args.equals:

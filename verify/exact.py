@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+import re
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["as_fraction", "det", "fraction_array", "fraction_str", "is_psd", "rationalize", "spectrum_violation",
-           "sq_norm", "to_float_array"]
+from .errors import VerifyInputError
+
+__all__ = ["MAX_EXPONENT", "as_fraction", "det", "fraction_array", "fraction_shown", "fraction_str", "is_psd",
+           "rationalize", "spectrum_violation", "sq_norm", "to_float_array"]
+
+#: the largest decimal exponent accepted in a number string ("1e400" is exact, "1e99999999" would
+#: take hours to expand into an integer)
+MAX_EXPONENT = 10_000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 
 def as_fraction(value, name="value") -> Fraction:
     """An int, Fraction, SymPy Rational, float or "p/q" string as an exact Fraction."""
     if isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} must be a number or a 'p/q' string, not a bool")
+        raise VerifyInputError(f"{name}={value!r} must be a number or a 'p/q' string, not a bool")
+    if isinstance(value, str):
+        exponent = _EXPONENT.search(value)
+        if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+            raise VerifyInputError(f"{name}={value!r:.40}: the exponent is beyond +-{MAX_EXPONENT}")
     if isinstance(value, (numbers.Rational, str)):
         try:
             return Fraction(str(value) if not isinstance(value, numbers.Rational) else value)
         except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{name}={value!r} is not a rational number 'p/q'") from None
+            raise VerifyInputError(f"{name}={value!r:.40} is not a rational number 'p/q'") from None
     if hasattr(value, "p") and hasattr(value, "q"):  # sympy.Rational
         return Fraction(int(value.p), int(value.q))
     if isinstance(value, numbers.Real) and np.isfinite(float(value)):
         return Fraction(float(value))
-    raise ValueError(f"{name}={value!r} must be a finite number or a 'p/q' string")
+    raise VerifyInputError(f"{name}={value!r:.40} must be a finite number or a 'p/q' string")
 
 
 def fraction_array(values, name="value") -> np.ndarray:
     """A nested list / array of numbers or "p/q" strings as an object array of Fractions."""
     arr = np.asarray(values, dtype=object)
     if any(isinstance(x, (list, tuple)) for x in arr.ravel()):
-        raise ValueError(f"{name} is ragged: nested lists of unequal lengths, expected a rectangular array")
+        raise VerifyInputError(f"{name} is ragged: nested lists of unequal lengths, expected a rectangular array")
     return np.vectorize(lambda x: as_fraction(x, name), otypes=[object])(arr) if arr.size else arr
 
 
@@ -39,6 +52,19 @@ def fraction_str(x) -> str:
     """"p/q" (or "p") for an exact rational."""
     x = Fraction(x)
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def fraction_shown(x, digits: int = 40) -> str:
+    """An exact rational for a message: "p/q" while p and q have at most ``digits`` digits, else
+    its value to 6 significant digits ("~1.23457e+301"), computed without float overflow."""
+    x = Fraction(x)
+    if max(abs(x.numerator), x.denominator) < 10 ** digits:
+        return fraction_str(x)
+    exponent = abs(x.numerator).bit_length() - x.denominator.bit_length()
+    e10 = math.floor(exponent * math.log10(2))  # |x| / 10^e10 lies within a factor 20 of 1
+    mantissa = float(abs(x) / Fraction(10) ** e10)
+    shift = math.floor(math.log10(mantissa))
+    return f"~{'-' if x < 0 else ''}{mantissa / 10 ** shift:.6g}e{e10 + shift:+d}"
 
 
 def to_float_array(values) -> np.ndarray:

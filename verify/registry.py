@@ -17,15 +17,19 @@ from math import comb
 import numpy as np
 from hypothesis import strategies as st
 
-from .search import BoundClaim
+from .errors import VerifyInputError
+from .search import BoundClaim, broken_conditions
 from .statements import BoundStatement, ExactStatement, Statement
 from .strategies import bound_parameters, hessian_sequences
 
-__all__ = ["REGISTRY", "E_HI", "E_LO", "get", "paper_bound"]
+__all__ = ["REGISTRY", "E_HI", "E_LO", "MAX_REPLAY_K", "get", "paper_bound"]
 
 #: rational bounds on Euler's number: E_LO < e < E_HI
 E_LO = Fraction(27182818284590452, 10 ** 16)
 E_HI = Fraction(27182818284590453, 10 ** 16)
+#: the largest K of a replayed claim about numbers (its exact sums and products have K terms of
+#: growing size; at K = 1000 a replay takes seconds); the searches draw K <= 40
+MAX_REPLAY_K = 1000
 
 
 def _ref():
@@ -90,8 +94,12 @@ def _fractions(lo, hi, den=4):
     return st.fractions(Fraction(lo), Fraction(hi), max_denominator=den)
 
 
+def _any_L(K):
+    return 0, K
+
+
 @st.composite
-def _trajectory_cases(draw, *, min_K=1, max_K=4, max_d=2, L=lambda K: (0, K), l=None,
+def _trajectory_cases(draw, *, min_K=1, max_K=4, max_d=2, L=_any_L, l=None,
                       final_hessian=False):
     """Exact (H, g, alpha, L[, l][, H_K]) with symmetric non-commuting rational Hessians."""
     K = draw(st.integers(min_K, max_K))
@@ -124,9 +132,30 @@ def _args(case):
     return case["hessians"], case["g"], p["alpha"], p["L"]
 
 
+def _trajectory_domain(min_K=1, L=_any_L, l=None, **_):
+    """validate(case) for an identity over the cases of ``_trajectory_cases(**same keywords)``:
+    K >= min_K, L in L(K), l in l(K, L), alpha > 0, symmetric Hessians (H_K too)."""
+    def validate(case):
+        p = case["params"]
+        K, L_value = p["K"], p["L"]
+        lo, hi = L(K) if K >= min_K else (0, -1)
+        if K < min_K or not lo <= L_value <= hi:
+            return f"K = {K}, L = {L_value} breaks K >= {min_K} and {lo} <= L <= {hi}, the statement's domain"
+        if l is not None and not l(K, L_value)[0] <= p["l"] <= l(K, L_value)[1]:
+            return f"l = {p['l']} breaks {l(K, L_value)[0]} <= l <= {l(K, L_value)[1]}, the statement's domain"
+        if p["alpha"] <= 0:
+            return f"alpha = {p['alpha']} is not a step size > 0"
+        for name, Hk in [*((f"H^{k}", Hk) for k, Hk in enumerate(case["hessians"])),
+                         *((("H^K", case["H_K"]),) if "H_K" in case else ())]:
+            if (Hk != Hk.T).any():
+                return f"{name} is not symmetric, so it is not a Hessian"
+        return None
+    return validate
+
+
 def _identity_statement(sid, reference, text, sides, **case_kw):
     return ExactStatement(sid, reference, "-", text, cases=lambda: _trajectory_cases(**case_kw),
-                          examine=_identity(sides))
+                          examine=_identity(sides), validate=_trajectory_domain(**case_kw))
 
 
 def _expansion(case):
@@ -283,12 +312,14 @@ def _lemma_b7(case):
     return lhs == rhs, abs(lhs - rhs), 0
 
 
+def _replay_limit(K) -> str | None:
+    return None if K <= MAX_REPLAY_K else (
+        f"K = {K} is beyond K <= {MAX_REPLAY_K}, the largest K replayed exactly (to bound the time)")
+
+
 def _theorem_domain(theorem):
     def validate(case):
-        import bounds
-
-        p = case["params"]
-        return bounds.not_applicable(theorem, p["K"], p["L"], p["alpha"], p["H"], p["h"], p["M"])
+        return _replay_limit(case["params"]["K"]) or broken_conditions(theorem, case["params"])
     return validate
 
 
@@ -297,8 +328,39 @@ def _kl_domain(L_lo, L_hi):
     def validate(case):
         K, L = case["params"]["K"], case["params"]["L"]
         if K < 1 or not L_lo <= L <= L_hi(K):
-            return f"K = {K}, L = {L} breaks K >= 1 and {L_lo} <= L <= {L_hi(K)}"
-        return None
+            return f"K = {K}, L = {L} breaks K >= 1 and {L_lo} <= L <= {L_hi(K)}, the statement's domain"
+        return _replay_limit(K)
+    return validate
+
+
+def _inner_L(case) -> bool:
+    return 1 <= case["params"]["L"] < case["params"]["K"]
+
+
+def _restricted(theorem, predicate, text):
+    """validate(case): ``theorem``'s conditions and ``predicate`` (the filter of the cases, ``text``)."""
+    conditions = _theorem_domain(theorem)
+
+    def validate(case):
+        return conditions(case) or (None if predicate(case) else f"{text} fails, the statement's domain")
+    return validate
+
+
+def _loose_domain(max_L_gap):
+    """validate(case) for the cases of ``_loose_cases(max_L_gap)``: Theorem 3.8's conditions,
+    L <= K - max_L_gap, d = 1 Hessians in [0, H] (Assumption 3.7)."""
+    def in_range(case):
+        return case["params"]["L"] <= case["params"]["K"] - max_L_gap
+
+    restricted = _restricted("3.8", in_range, f"L <= K - {max_L_gap}")
+
+    def validate(case):
+        why = restricted(case)
+        hs, H = case["hessians"], case["params"]["H"]
+        if why or hs.shape[1:] != (1, 1):
+            return why or f"hessians are {hs.shape[1]} x {hs.shape[2]}; the statement is about d = 1"
+        k = next((k for k, x in enumerate(hs[:, 0, 0]) if not 0 <= x <= H), None)
+        return None if k is None else f"H^{k} = {hs[k, 0, 0]} is outside [0, H] (Assumption 3.7)"
     return validate
 
 
@@ -366,8 +428,8 @@ _STATEMENTS: list[Statement] = [
            _order, theorem="3.6"),
     _claim("thm3.6.order.corrected", "Theorem 3.6, proof (1 <= L < K)", "3.5",
            "e_bin < e_tr < e_fo for 1 <= L <= K - 1",
-           lambda: _params("3.6", min_K=2).filter(lambda c: 1 <= c["params"]["L"] < c["params"]["K"]),
-           _order, theorem="3.6"),
+           lambda: _params("3.6", min_K=2).filter(_inner_L), _order,
+           validate=_restricted("3.6", _inner_L, "1 <= L <= K - 1")),
     _claim("thm3.6.sharp", "Theorem 3.6, text after it", "3.5", "(11a-c) attained at H^k = -H I",
            lambda: _params("3.6"), _sharp_3_6, theorem="3.6"),
     _bound("3.8", "fo"), _bound("3.8", "trunc"), _bound("3.8", "binom"),
@@ -382,10 +444,10 @@ _STATEMENTS: list[Statement] = [
            _sharp_3_8, theorem="3.8"),
     _claim("thm3.8.loose", "Section 3.2, after Theorem 3.8", "3.7",
            "the BinomMAML bound (12c) is loose (never attained for L < K)", _loose_cases, _loose_3_8,
-           theorem="3.8"),
+           validate=_loose_domain(max_L_gap=1)),
     _claim("thm3.8.loose.corrected", "Section 3.2, after Theorem 3.8, L <= K - 2", "3.7",
            "(12c) is not attained for L <= K - 2 (d = 1 Hessians)", lambda: _loose_cases(max_L_gap=2),
-           _loose_3_8, theorem="3.8"),
+           _loose_3_8, validate=_loose_domain(max_L_gap=2)),
     _claim("thm3.8.superexp", "Theorem 3.8 and its proof", "3.7",
            "(12c) < (aH e K/(L+1))^{L+1}: super-exponential decay once aH eK/(L+1) < 1",
            lambda: _params("3.8", max_K=12), _superexp_3_8, theorem="3.8"),
@@ -404,8 +466,8 @@ REGISTRY: dict[str, Statement] = {s.id: s for s in _STATEMENTS}
 
 
 def get(statement_id: str) -> Statement:
-    """The statement with this id; ValueError naming the known ids otherwise."""
+    """The statement with this id; VerifyInputError (a ValueError) naming the known ids otherwise."""
     try:
         return REGISTRY[statement_id]
     except KeyError:
-        raise ValueError(f"unknown statement id {statement_id!r}; known: {', '.join(REGISTRY)}") from None
+        raise VerifyInputError(f"unknown statement id {statement_id!r}; known: {', '.join(REGISTRY)}") from None

@@ -27,13 +27,14 @@ from typing import Callable
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hyp_seed, settings, strategies as st
 
+from .errors import VerifyInputError
 from .exact import fraction_str, rationalize, sq_norm, to_float_array
 from .measure import error_matrices, error_sq, spectral_witness_direction
 from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences, householder, \
     spectrum_intervals
 
-__all__ = ["TOL", "BoundClaim", "Result", "commute_exactly", "confirm_bound", "hypothesis_find", "parse_params",
-           "replay_bound", "search_bound", "shrink_hessians"]
+__all__ = ["TOL", "BoundClaim", "Result", "broken_conditions", "commute_exactly", "confirm_bound",
+           "hypothesis_find", "parse_params", "replay_bound", "search_bound", "shrink_hessians"]
 
 #: float ratios within this of 1 are rounding, not candidates
 TOL = 1e-9
@@ -328,12 +329,12 @@ def parse_params(raw: dict) -> dict:
     from .exact import as_fraction
 
     if not isinstance(raw, dict):
-        raise ValueError(f"witness params={raw!r:.60} must be a JSON object {{name: value}}")
+        raise VerifyInputError(f"witness params={raw!r:.60} must be a JSON object {{name: value}}")
     out = _Params(h=None, M=None)
     for key, value in raw.items():
         if key in ("K", "L", "M", "l", "C"):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"witness params.{key}={value!r} must be an integer")
+                raise VerifyInputError(f"witness params.{key}={value!r:.40} must be an integer")
             out[key] = value
         else:
             out[key] = as_fraction(value, f"witness params.{key}")
@@ -345,29 +346,55 @@ def commute_exactly(hessians) -> bool:
     return all((A @ B == B @ A).all() for i, A in enumerate(hessians) for B in hessians[i + 1:])
 
 
-def replay_bound(claim: BoundClaim, witness: dict) -> tuple[bool, str]:
-    """Re-check a bound witness exactly: (violated?, one-line explanation)."""
+def broken_conditions(theorem: str, p: dict) -> str | None:
+    """Why the witness parameters ``p`` break ``theorem``'s conditions (or any bound's domain)."""
     import bounds
 
-    from .exact import fraction_array, spectrum_violation
+    try:
+        return bounds.not_applicable(theorem, p["K"], p["L"], p["alpha"], p["H"], p.get("h"), p.get("M"))
+    except ValueError as exc:  # bounds.BoundsInputError: outside every bound's domain
+        return str(exc)
+
+
+def replay_bound(claim: BoundClaim, witness: dict) -> tuple[bool, str]:
+    """Re-check a bound witness exactly: (violated?, one-line explanation).
+
+    A witness the claim does not speak about raises VerifyInputError: malformed, parameters that
+    break the theorem's conditions, Hessians outside the assumption (or not commuting, for a
+    ``.commuting`` claim)."""
+    from .exact import fraction_array, fraction_shown, spectrum_violation
+
+    def refuse(why):
+        raise VerifyInputError(f"the {claim.id} witness cannot be replayed: {why}")
 
     p = parse_params(witness["params"])
-    reason = bounds.not_applicable(claim.theorem, p["K"], p["L"], p["alpha"], p["H"], p["h"], p["M"])
-    if reason:
-        return False, f"params break Theorem {claim.theorem}'s conditions: {reason}"
     hs = fraction_array(witness["hessians"], "witness hessians")
     if hs.ndim != 3 or hs.shape[0] != p["K"] or hs.shape[1] != hs.shape[2]:
-        return False, f"hessians have shape {hs.shape}, expected K x d x d with K = {p['K']}"
+        refuse(f"hessians have shape {hs.shape}, expected K x d x d with K = {p['K']}")
+    reason = broken_conditions(claim.theorem, p)
+    if reason:
+        refuse(f"params break Theorem {claim.theorem}'s conditions: {reason}")
     for k, (Hk, (lo, hi)) in enumerate(zip(hs, claim.intervals(p))):
         why = spectrum_violation(Hk, lo, hi)
         if why:
-            return False, f"H^{k} {why}: breaks Assumption {claim.assumption}"
+            refuse(f"H^{k} {why}: breaks Assumption {claim.assumption}")
     if claim.commuting and not commute_exactly(hs):
-        return False, "the Hessians do not commute, but the statement assumes they do"
+        refuse("the Hessians do not commute, but the statement assumes they do")
     g = fraction_array(witness["g"], "witness g")
+    if g.shape != (hs.shape[1],):
+        refuse(f"g has shape {g.shape}, expected ({hs.shape[1]},) like the Hessians' d")
     b = Fraction(claim.bound(p, True))
     e_sq, g_sq = error_sq(hs, g, p["alpha"], p["L"], claim.estimator), sq_norm(g)
+    if not b * b * g_sq:  # bound 0, or g = 0: nothing to divide by
+        return e_sq > 0, f"error^2 = {fraction_shown(e_sq)}, bound^2 |g|^2 = 0"
     rel = ">" if e_sq > b * b * g_sq else "<="
-    return e_sq > b * b * g_sq, (f"error^2 = {fraction_str(e_sq)} {rel} bound^2 |g|^2 = "
-                                 f"{fraction_str(b * b * g_sq)} (ratio {float(e_sq / (b * b * g_sq)) ** 0.5:.6g})"
-                                 if b else f"error^2 = {fraction_str(e_sq)}, bound = 0")
+    return e_sq > b * b * g_sq, (f"error^2 = {fraction_shown(e_sq)} {rel} bound^2 |g|^2 = "
+                                 f"{fraction_shown(b * b * g_sq)} (ratio {_sqrt_ratio(e_sq, b * b * g_sq)})")
+
+
+def _sqrt_ratio(a: Fraction, b: Fraction) -> str:
+    """sqrt(a / b) to 6 digits ("> 1e+150" beyond float range)."""
+    try:
+        return f"{float(a / b) ** 0.5:.6g}"
+    except OverflowError:
+        return "> 1e+150"

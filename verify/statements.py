@@ -6,7 +6,9 @@
   rational cases, each examined in exact arithmetic (Fractions, ``estimators.reference``), so a
   failing case is itself the proof of a violation.
 
-Both produce a :class:`verify.search.Result` and replay a witness exactly.
+Both produce a :class:`verify.search.Result` and replay a witness exactly. Replay gives a verdict
+only on a witness the statement speaks about: one that is malformed, or outside the statement's
+assumption or domain, raises :class:`verify.errors.VerifyInputError` (it checks nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from .exact import fraction_array, fraction_str
+from .errors import VerifyInputError
+from .exact import fraction_array, fraction_shown, fraction_str
 from .search import BoundClaim, Result, hypothesis_find, parse_params, replay_bound, search_bound
 
 __all__ = ["BoundStatement", "ExactStatement", "Statement", "case_to_json", "json_to_case"]
@@ -36,7 +39,18 @@ class Statement:
         """Check the statement: Hypothesis ``examples``, adversarial ``starts`` (bounds only)."""
         raise NotImplementedError  # pragma: no cover
 
-    def replay(self, witness: dict) -> tuple[bool, str]:  # pragma: no cover
+    def replay(self, witness: dict) -> tuple[bool, str]:
+        """Re-check ``witness`` exactly: (violated?, one-line explanation); VerifyInputError for a
+        witness that is malformed or outside the statement."""
+        if not isinstance(witness, dict):
+            raise VerifyInputError(f"a witness is a JSON object {{...}}, not {type(witness).__name__}")
+        try:
+            return self._replay(witness)
+        except KeyError as exc:  # verify.search.parse_params: a missing parameter reads as KeyError
+            raise VerifyInputError(f"the {self.id} witness has no {exc.args[0]!r} "
+                                   "(docs/verify.md, Witness files)") from None
+
+    def _replay(self, witness: dict) -> tuple[bool, str]:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -49,7 +63,7 @@ class BoundStatement(Statement):
     def run(self, *, examples, starts, seed, shrink=True):
         return search_bound(self.claim, examples=examples, starts=starts, seed=seed, shrink=shrink)
 
-    def replay(self, witness):
+    def _replay(self, witness):
         return replay_bound(self.claim, witness)
 
 
@@ -71,11 +85,21 @@ def case_to_json(case: dict) -> dict:
 
 
 def json_to_case(witness: dict) -> dict:
-    """The inverse of :func:`case_to_json` (exact Fractions)."""
+    """The inverse of :func:`case_to_json` (exact Fractions); VerifyInputError for arrays whose
+    shapes do not fit together (hessians K x d x d with K = params.K, H_K d x d, g of length d)."""
     case = {"params": parse_params(witness.get("params", {}))}
     for key in _ARRAYS:
         if key in witness:
             case[key] = fraction_array(witness[key], f"witness {key}")
+    arrays = [case[key] for key in _ARRAYS if key in case and case[key].ndim]
+    d = arrays[0].shape[-1] if arrays else None
+    K = case["params"].get("K")
+    for key, expected, text in (("hessians", (K, d, d), "K x d x d with K = params.K"),
+                                ("H_K", (d, d), "d x d"), ("g", (d,), "d")):
+        shape = case[key].shape if key in case else None
+        if shape is not None and (len(shape) != len(expected) or
+                                  any(e is not None and n != e for n, e in zip(shape, expected))):
+            raise VerifyInputError(f"witness {key} has shape {shape}; expected {text} (d = {d})")
     return case
 
 
@@ -111,15 +135,19 @@ class ExactStatement(Statement):
         ratio = state["max_ratio"] if state["max_ratio"] else None
         return Result("violated" if witness else "holds", state["examples"], ratio, witness)
 
-    def replay(self, witness):
+    def _replay(self, witness):
         case = json_to_case(witness)
         why = self.validate(case)
         if why:
-            return False, f"the case is outside the statement's domain: {why}"
+            raise VerifyInputError(f"the {self.id} witness cannot be replayed: {why}")
         holds, error, bound = self.examine(case)
-        return (not holds), f"error = {_exact_str(error)}, bound = {_exact_str(bound)}: " + (
+        return (not holds), f"error = {_shown(error)}, bound = {_shown(bound)}: " + (
             "the statement holds here" if holds else "the statement fails here")
 
 
 def _exact_str(x) -> str:
     return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
+
+
+def _shown(x) -> str:
+    return fraction_shown(x) if isinstance(x, (int, Fraction)) else repr(float(x))

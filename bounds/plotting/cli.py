@@ -15,7 +15,7 @@ from binomgbml import ArgumentParser, UsageError
 
 from ..cli import parse_integers, parse_rationals, parse_theorems
 from .figures import ESTIMATORS, bounds_figure, figure2
-from .output import FORMATS
+from .output import FORMATS, out_directory
 from .presets import PRESETS
 
 __all__ = ["main"]
@@ -111,6 +111,7 @@ def _bounds(args):
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     formats = _formats(args.formats)
+    out_directory(args.out)  # before the work: a bad --out fails at once
     name, plot = (_figure2 if args.figure == "figure2" else _bounds)(args)
     for path in plot.save(args.out, name, formats=formats, data=args.data):
         print(path)

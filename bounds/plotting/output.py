@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,13 +75,25 @@ class Plot:
 
 
 def out_directory(out_dir: str | Path) -> Path:
-    """``out_dir`` as a Path, checked before anything is computed or written: not empty, and not
-    an existing file. It need not exist yet (:meth:`Plot.save` creates it)."""
+    """``out_dir`` as a Path, checked before anything is computed: not empty, not an existing
+    file, and a directory that can be created and written to. What the check creates it removes
+    again, so that bad input leaves nothing behind (:meth:`Plot.save` creates the directory)."""
     if not str(out_dir):
         raise ValueError("--out '': must name a directory")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r}: exists and is not a directory")
+    missing = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):  # writable, not only creatable
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {str(out)!r}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        for path in missing:
+            with contextlib.suppress(OSError):
+                path.rmdir()
     return out
 
 

@@ -20,11 +20,9 @@ Assumption 3.5, so the overlay is the bound with H estimated, not a guaranteed b
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -36,18 +34,10 @@ from tqdm import tqdm
 import bounds
 import estimators
 
-__all__ = [
-    "SinusoidConfig",
-    "SinusoidResult",
-    "batch_generators",
-    "mlp",
-    "run",
-    "run_batch",
-    "sample_tasks",
-    "spectral_norms",
-    "task_errors",
-    "theorem_3_6_overlay",
-]
+from ..pool import process_pool
+
+__all__ = ["SinusoidConfig", "SinusoidResult", "mlp", "sample_tasks", "task_errors",
+           "spectral_norms", "theorem_3_6_overlay", "batch_generators", "run_batch", "run"]
 
 ESTIMATORS = ("trunc", "binom")
 #: the largest K accepted (the paper uses K = 5; beyond a few hundred a run takes hours)
@@ -225,17 +215,20 @@ def run_batch(config: SinusoidConfig, batch: int, model: nn.Module | None = None
     return {key: value / config.tasks for key, value in totals.items()}
 
 
-@contextlib.contextmanager
-def _sigint_ignored():
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # one core per worker process; the tensors are tiny anyway
+
+
+@contextmanager
+def _one_thread():
+    """torch on one thread meanwhile, as in a worker: on tensors this small more threads only
+    contend with each other (and, on a busy machine, with everything else)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _worker_init() -> None:
-    torch.set_num_threads(1)  # one core per worker process; the tensors are tiny anyway
+        torch.set_num_threads(threads)
 
 
 def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> SinusoidResult:
@@ -246,33 +239,20 @@ def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> S
     if workers < 1:
         raise ValueError(f"--workers {workers!r}: must be a positive integer")
     start = time.perf_counter()
-    bar = tqdm(total=config.batches, desc="sinusoid batches", disable=not progress)
-    if workers == 1:
-        model = mlp(config.seed)
-        batches = []
-        for b in range(config.batches):
-            batches.append(run_batch(config, b, model))
-            bar.update()
-    else:
-        # the first `workers` submissions start the workers; they inherit SIGINT ignored, so
-        # that Ctrl-C interrupts only this process, which stops them
-        with _sigint_ignored():
-            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                       initializer=_worker_init)
-            futures = [pool.submit(run_batch, config, b) for b in range(min(workers, config.batches))]
-        try:
-            futures += [pool.submit(run_batch, config, b) for b in range(len(futures), config.batches)]
-            for future in futures:
-                future.add_done_callback(lambda _: bar.update())
-            batches = [future.result() for future in futures]
-        except KeyboardInterrupt:  # stop the running batches too (public only from Python 3.14)
-            running = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in running:
-                process.terminate()
-            raise
-        pool.shutdown()
-    bar.close()
+    with tqdm(total=config.batches, desc="sinusoid batches", disable=not progress) as bar:
+        if workers == 1:
+            model = mlp(config.seed)
+            batches = []
+            with _one_thread():
+                for b in range(config.batches):
+                    batches.append(run_batch(config, b, model))
+                    bar.update()
+        else:
+            with process_pool(workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
+                futures = [pool.submit(run_batch, config, b) for b in range(config.batches)]
+                for future in futures:
+                    future.add_done_callback(lambda _: bar.update())
+                batches = [future.result() for future in futures]
     stack = {key: np.array([batch[key] for batch in batches]) for key in batches[0]}
     return SinusoidResult(config, {e: stack[e] for e in ESTIMATORS},
                           {e: stack[f"{e}_bound"] for e in ESTIMATORS}, stack["g"], stack["maml"],

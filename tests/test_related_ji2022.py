@@ -1,0 +1,363 @@
+"""Ji, Yang, Liang (2022), multi-step MAML: bounds, exact references, estimators, pinned verdicts.
+
+About 20 s on 2 cores: each statement's check runs 20 Hypothesis cases without shrinking, and
+the violated ones replay their saved witnesses (docs/witnesses/ji2022.*.json) exactly.
+"""
+
+import contextlib
+import dataclasses
+import io
+import json
+import math
+import pathlib
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bounds
+from bounds import related_ji2022 as ji
+from estimators import (
+    Trajectory,
+    maml,
+    maml_autograd,
+    multistep_maml,
+    resampling_meta_gradient,
+)
+from estimators import reference_multistep as ref
+from estimators.reference import ReferenceInputError
+from verify.related import ji2022 as J
+from verify.related.surds import Surd, norm
+
+WITNESSES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "witnesses"
+
+#: the verdict each check reaches (docs/related/ji2022.md)
+VERDICTS = {
+    "ji2022.eq3": "holds", "ji2022.eq3.reversed": "violated", "ji2022.lemma11": "holds",
+    "ji2022.lemma12": "holds", "ji2022.lemma13": "holds", "ji2022.lemma14": "holds",
+    "ji2022.lemma15": "holds", "ji2022.lemma15.unconditional": "violated",
+    "ji2022.lemma17": "holds", "ji2022.lemma18": "holds", "ji2022.lemma19": "holds",
+    "ji2022.prop1": "holds", "ji2022.prop2": "holds", "ji2022.prop7": "holds",
+    "ji2022.stepsize": "holds", "ji2022.stepsize.uniform": "holds",
+}
+
+# a cubic training loss and a validation loss whose Hessians vary along the inner path
+TRN = ref.PolynomialLoss({(3, 0): 1, (1, 2): F(1, 2), (0, 2): 1, (2, 1): -1, (1, 0): F(1, 3)}, 2)
+VAL = ref.PolynomialLoss({(2, 0): 1, (0, 3): F(1, 4), (1, 1): 2}, 2)
+THETA, ALPHA = [F(1, 2), F(-1, 3)], F(1, 4)
+
+
+# --------------------------------------------------------------------------------------------
+# bounds.related_ji2022
+
+SAMPLE = {"alpha": "1/16", "L": "3/2", "rho": "1/2", "N": 3, "j": 2, "n": 3, "c": "1/8",
+          "grad_norm": "2", "sigma": "1/3", "grad_T_norm": "1", "grad_S_norm": "1/2",
+          "grad_T_sq": "2", "b_sq": "1/9", "mean_grad_norm": "3/4",
+          "mean_grad_S_plus_b": "5/4", "s": "1/5", "v": "1/25"}
+
+
+@pytest.mark.parametrize("fid", sorted(ji.FORMULAS))
+def test_formula_exact_float_and_symbolic_agree(fid):
+    f = ji.FORMULAS[fid]
+    args = {n: SAMPLE[n] for n in f.parameters}
+    exact = f(**args, exact=True)
+    assert isinstance(exact, (F, bool))
+    assert float(f(**args)) == pytest.approx(float(exact), rel=1e-12)
+    expr = ji.expression(fid)
+    value = expr.subs({sym: sympy.Rational(str(F(args[sym.name]))) for sym in expr.free_symbols}).doit()
+    assert (bool(value) if isinstance(exact, bool) else sympy.Rational(value) == sympy.Rational(str(exact)))
+
+
+def test_float_values_beyond_float64_are_exact_then_rounded():
+    assert ji.prop1_smoothness(0.1, 2, 1, 2000, 0) == math.inf  # 1.2^4000 overflows a float
+    assert -1e-300 < ji.lemma15_bound(0.1, 2, 2000, 1, 1) < 0  # -2 / (1.2^4000 - 2): subnormal
+    assert ji.lemma15_condition(0.1, 2, 2000) is False
+
+
+def test_lemma13_is_binomgbml_lemma_b2():
+    for alpha, L, n in (("1/4", 1, 3), ("3/7", "5/2", 5), (2, "1/3", 0)):
+        assert ji.lemma13_bound(alpha, L, n, exact=True) == bounds.lemma_b2(alpha, L, n, exact=True)
+
+
+def test_bound_constants_are_attained_on_a_concave_quadratic():
+    """l = -lam/2 ||w||^2: the exact meta-gradient (reference) meets Lemmas 11, 12, 14 and the first
+    term of Proposition 1 with equality, so the constants are the right ones, not just valid."""
+    lam, alpha, N = F(3, 4), F(1, 5), 3
+    loss = ref.RidgeLoss([[-lam, 0], [0, -lam]], [0, 0], [0, 0], 0, 0, 0)
+    w, u = np.array([F(1), F(-2)], dtype=object), np.array([F(1, 3), F(1, 2)], dtype=object)
+    path_w, path_u = ref.inner_path(loss, w, alpha, N), ref.inner_path(loss, u, alpha, N)
+    assert norm(path_w[N] - path_u[N]) == ji.lemma11_bound(alpha, lam, N, exact=True) * norm(w - u)
+    assert norm(loss.gradient(path_w[N])) == ji.lemma12_bound(alpha, lam, N, exact=True) * norm(loss.gradient(w))
+    meta = ref.meta_gradient_unrolled(loss, loss, w, alpha, N)
+    assert norm(meta - loss.gradient(w)) == ji.lemma14_constant(alpha, lam, N, exact=True) * norm(loss.gradient(w))
+    change = norm(meta - ref.meta_gradient_unrolled(loss, loss, u, alpha, N))
+    assert change == ji.prop1_smoothness(alpha, lam, 0, N, 0, exact=True) * norm(w - u)  # rho = 0: C_L = 0
+
+
+def test_step_size_alpha_max_separates_the_exact_condition():
+    for N, L in ((1, 1), (4, F(3, 2)), (25, F(1, 3))):
+        a = ji.step_size_alpha_max(N, L)
+        assert ji.lemma15_condition(F(a * (1 - 1e-9)), L, N, exact=True)
+        assert not ji.lemma15_condition(F(a * (1 + 1e-9)), L, N, exact=True)
+    for c in ("1/4", "1/3", "5/14", "1/2"):
+        assert ji.step_size_uniform_condition(c) == (math.exp(2 * F(c)) <= 2)
+    lo, hi = ji.exp_bracket("7/3")
+    e = sympy.exp(sympy.Rational(7, 3))
+    assert sympy.Rational(str(lo)) < e < sympy.Rational(str(hi)) and hi - lo < F(1, 10 ** 30)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ji.prop1_smoothness(0, 1, 1, 2, 1), "alpha = 0 breaks alpha > 0"),
+    (lambda: ji.lemma13_bound("1/2", 1, -1, exact=True), "n = -1 is not an integer >= 0"),
+    (lambda: ji.lemma14_constant(0.5, 1, 2, exact=True), "exact mode needs an int"),
+    (lambda: ji.prop2_first_moment(1, 1, 1, float("nan")), "s = nan is not finite"),
+    (lambda: ji.step_size_rule("x", 2, 1), "c = 'x' is not a real number"),
+])
+def test_bad_parameters_are_one_line_errors(call, message):
+    with pytest.raises(bounds.BoundsInputError) as info:
+        call()
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# estimators.reference_multistep
+
+
+@st.composite
+def polynomials(draw, d=2):
+    monomials = [m for m in np.ndindex(*(5,) * d) if 1 <= sum(m) <= 4]
+    chosen = draw(st.lists(st.sampled_from(monomials), min_size=1, max_size=5, unique=True))
+    terms = {tuple(int(e) for e in m): draw(st.fractions(-1, 1, max_denominator=3)) for m in chosen}
+    terms[(1, 2)] = F(1)  # non-quadratic: the Hessian varies along the path
+    return ref.PolynomialLoss(terms, d)
+
+
+@settings(max_examples=10)
+@given(polynomials(), polynomials(), st.lists(st.fractions(-1, 1, max_denominator=4), min_size=2,
+                                              max_size=2), st.integers(1, 3))
+def test_three_routes_to_the_meta_gradient_agree_exactly(trn, val, theta, N):
+    unrolled = ref.meta_gradient_unrolled(trn, val, theta, F(1, 4), N)
+    assert (unrolled == ref.meta_gradient_product(trn, val, theta, F(1, 4), N)).all()
+    if N <= 2:  # the symbolic route's degree grows like 3^N
+        assert (unrolled == ref.meta_gradient_symbolic(trn, val, theta, F(1, 4), N)).all()
+
+
+def test_the_product_order_matters_on_the_witness():
+    w = json.loads((WITNESSES / "ji2022.eq3.reversed.json").read_text())["case"]
+    trn, p = J._poly(J.case_from_json(w["trn"])), J.case_from_json(w["params"])
+    theta = J.case_from_json(w["theta"])
+    symbolic = ref.meta_gradient_symbolic(trn, trn, theta, p["alpha"], p["N"])
+    assert (symbolic == ref.meta_gradient_product(trn, trn, theta, p["alpha"], p["N"])).all()
+    assert not (symbolic == ref.meta_gradient_product(trn, trn, theta, p["alpha"], p["N"],
+                                                      order="decreasing")).all()
+
+
+@pytest.mark.parametrize("x", [[F(1, 3), F(-1, 2)], [F(5), F(1)], [F(-4), F(2)]])  # band, above, below
+def test_ridge_gradient_and_hessian_are_the_derivatives_of_its_value(x):
+    loss = ref.RidgeLoss([[1, F(1, 2)], [F(1, 2), -1]], [F(1, 3), 0], [F(3, 5), F(4, 5)], 2, -1, F(1, 2))
+    for k in range(2):
+        probe = [ref.Dual(v, int(i == k)) for i, v in enumerate(x)]
+        assert loss.value(probe).eps == loss.gradient(x)[k]
+        assert [g.eps for g in loss.gradient(probe)] == list(loss.hessian(x)[:, k])
+    assert loss.hessian_lipschitz() == (F(2), True)  # |c| ||a||^3, ||a|| = 1
+
+
+def test_resampling_reference_reduces_to_the_finite_sum_meta_gradient():
+    N = 3
+    assert (ref.resampling_meta_gradient([TRN] * N, [TRN] * N, VAL, THETA, ALPHA)
+            == ref.meta_gradient_unrolled(TRN, VAL, THETA, ALPHA, N)).all()
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ref.meta_gradient_unrolled(TRN, VAL, [0.5, 0], ALPHA, 2), "theta[0]=0.5 must be"),
+    (lambda: ref.meta_gradient_product(TRN, VAL, THETA, ALPHA, 0), "N=0 must be an integer >= 1"),
+    (lambda: ref.meta_gradient_product(TRN, VAL, THETA, ALPHA, 2, order="up"), "order='up'"),
+    (lambda: ref.RidgeLoss([[1, 2], [0, 1]], [0, 0], [1, 0], 1, -1, 1), "A must be symmetric"),
+    (lambda: ref.RidgeLoss([[1]], [0], [1], 1, F(1, 2), 1), "need lo <= 0 <= hi"),
+    (lambda: ref.PolynomialLoss({(1,): 1}, 2), "exponent (1,) must be 2 integers"),
+    (lambda: ref.resampling_meta_gradient([TRN], [TRN, TRN], VAL, THETA, ALPHA), "need N=1"),
+])
+def test_reference_bad_input(call, message):
+    with pytest.raises(ReferenceInputError) as info:
+        call()
+    assert message in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# estimators.multistep against the exact reference
+
+
+class Point(torch.nn.Module):
+    """A model whose output is its parameter vector, so a loss of the output is a loss of w."""
+
+    def __init__(self, theta, dtype=torch.float64):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([float(t) for t in theta], dtype=dtype))
+
+    def forward(self, x):
+        return self.w
+
+
+def poly_loss(out, terms):
+    total = out.new_zeros(())
+    for m, c in terms:
+        t = out.new_tensor(float(c))
+        for i, e in enumerate(m):
+            for _ in range(e):
+                t = t * out[i]
+        total = total + t
+    return total
+
+
+def batch(loss: ref.PolynomialLoss, device="cpu"):
+    return torch.zeros(1, device=device), list(loss.terms.items())
+
+
+def _close(got: torch.Tensor, exact, rtol):
+    want = np.array([float(x) for x in exact])
+    err = np.abs(got.detach().cpu().double().numpy() - want).max()
+    assert err <= rtol * np.abs(want).max(), (err, want)
+
+
+@pytest.mark.parametrize("N", [1, 2, 4])
+def test_multistep_maml_equals_the_exact_meta_gradient(N):
+    exact = ref.meta_gradient_unrolled(TRN, VAL, THETA, ALPHA, N)
+    model = Point(THETA)
+    _close(multistep_maml(model, poly_loss, batch(TRN), batch(VAL), N, float(ALPHA)), exact, 1e-12)
+    _close(maml_autograd(model, poly_loss, batch(TRN), batch(VAL), N, float(ALPHA)), exact, 1e-12)
+
+
+def test_toolkit_product_convention_is_the_papers_eq3():
+    """maml on the exact Hessians of the path is eq. (3) (increasing j), not the reversed product."""
+    N = 3
+    path = ref.inner_path(TRN, THETA, ALPHA, N)
+    H = np.array([TRN.hessian(w).astype(float) for w in path[:N]])
+    traj = Trajectory.from_hessians(H, VAL.gradient(path[N]).astype(float), float(ALPHA))
+    exact = ref.meta_gradient_unrolled(TRN, VAL, THETA, ALPHA, N)
+    _close(maml(traj), exact, 1e-12)
+    reversed_ = ref.meta_gradient_product(TRN, VAL, THETA, ALPHA, N, order="decreasing")
+    assert np.abs(maml(traj).numpy() - reversed_.astype(float)).max() > 1e-3
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_resampling_meta_gradient_equals_eq7_exactly(dtype, rtol):
+    S = [TRN, ref.PolynomialLoss({(2, 0): 1, (0, 3): F(1, 3)}, 2), TRN]
+    D = [ref.PolynomialLoss({(3, 0): F(1, 2), (1, 1): 1}, 2), TRN, VAL]
+    exact = ref.resampling_meta_gradient(S, D, VAL, THETA, ALPHA)
+    got = resampling_meta_gradient(Point(THETA, dtype), poly_loss, [batch(s) for s in S],
+                                   [batch(d) for d in D], batch(VAL), float(ALPHA))
+    assert got.dtype == dtype
+    _close(got, exact, rtol)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_resampling_meta_gradient_on_cuda():
+    model = Point(THETA).cuda()
+    got = resampling_meta_gradient(model, poly_loss, [batch(TRN, "cuda")] * 2, [batch(TRN, "cuda")] * 2,
+                                   batch(VAL, "cuda"), float(ALPHA))
+    _close(got, ref.meta_gradient_unrolled(TRN, VAL, THETA, ALPHA, 2), 1e-12)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda m: resampling_meta_gradient(m, poly_loss, [batch(TRN)], [], batch(VAL), 0.1),
+     "hessian_batches has 0 batches: need one per inner step, N=1"),
+    (lambda m: resampling_meta_gradient(m, poly_loss, [], [], batch(VAL), 0.1), "N (= len(inner_batches))=0"),
+    (lambda m: resampling_meta_gradient(m, poly_loss, batch(TRN), [batch(TRN)], batch(VAL), 0.1),
+     "looks like one (inputs, targets) pair"),
+    (lambda m: resampling_meta_gradient("m", poly_loss, [batch(TRN)], [batch(TRN)], batch(VAL), 0.1),
+     "model=str must be a torch.nn.Module"),
+    (lambda m: resampling_meta_gradient(m, poly_loss, [batch(TRN)], [batch(TRN)], batch(VAL), -1),
+     "alpha=-1.0 must be finite and > 0"),
+    (lambda m: resampling_meta_gradient(m, poly_loss, [batch(TRN)] * 30, [batch(TRN)] * 30, batch(VAL), 50.0),
+     "need a smaller alpha"),
+])
+def test_estimator_bad_input(call, message):
+    with pytest.raises(ValueError) as info:
+        call(Point(THETA))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# verify.related.ji2022: verdicts, witnesses, assumptions
+
+
+def test_every_statement_has_a_pinned_verdict():
+    assert [s.id for s in J.statements()] == list(VERDICTS)
+
+
+@pytest.mark.parametrize("sid", list(VERDICTS))
+def test_check_reaches_the_pinned_verdict(sid):
+    result = J.get(sid).run(examples=20, starts=0, seed=0, shrink=False)
+    assert result.verdict == VERDICTS[sid]
+    if result.verdict == "holds" and result.max_ratio is not None:
+        assert result.max_ratio <= 1 + 1e-12  # lemma13 reports a float spectral norm
+
+
+def test_witness_files_are_the_violated_statements():
+    files = {p.name[:-len(".json")] for p in WITNESSES.glob("ji2022.*.json")}
+    assert files == {sid for sid, v in VERDICTS.items() if v == "violated"}
+
+
+@pytest.mark.parametrize("sid", [sid for sid, v in VERDICTS.items() if v == "violated"])
+def test_witness_replays_exactly_inside_the_assumptions(sid):
+    path = WITNESSES / f"{sid}.json"
+    witness = json.loads(path.read_text())
+    assert witness["id"] == sid and J.get(sid).validate(J.case_from_json(witness["case"])) is None
+    violated, message = J.replay_file(path)
+    assert violated and message.startswith(f"lhs = {witness['exact']['lhs']}, rhs = {witness['exact']['rhs']}")
+    assert J.dump_witness(witness) == path.read_text()  # the file is what the check writes
+
+
+def test_lemma15_witness_has_no_finite_multiplier():
+    """At the witness grad L(w) = 0 and sigma = 0 while grad l(w) != 0: no bound K (||grad L|| +
+    sigma) holds there, whatever the constant; and alpha L = 1 breaks C_b < 1."""
+    case = J.case_from_json(json.loads((WITNESSES / "ji2022.lemma15.unconditional.json").read_text())["case"])
+    p, (task,) = case["params"], J._lemma15_tasks(case)
+    assert (ref.meta_gradient_unrolled(task, task, case["w"], p["alpha"], p["N"]) == 0).all()
+    assert J._sigma(case["shifts"]) == 0 and norm(task.gradient(case["w"])) > 0
+    assert not ji.lemma15_condition(p["alpha"], p["L"], p["N"], exact=True)
+
+
+def test_a_violation_outside_the_assumptions_is_refused():
+    concave = {"params": {"alpha": F(2), "N": 1, "L": F(1, 2)},
+               "tasks": [{"A": [[F(-1, 2)]], "b": [F(0)], "a": [F(0)], "c": F(0), "lo": F(0), "hi": F(0)}],
+               "w": [F(1)], "shifts": [[F(1)]]}
+    s = dataclasses.replace(J.get("ji2022.lemma15.unconditional"), cases=lambda: st.just(concave))
+    with pytest.raises(J.OutsideAssumptions, match="not certified bounded below"):
+        s.run(examples=1, starts=0, seed=0)
+
+
+def test_every_assumption_set_is_satisfiable():
+    sat = J.satisfiability()
+    assert set(sat) == {"assumption1", "assumption1+2", "assumption1+2+3", "assumption4+5",
+                        "lemma15.condition"}
+    assert all(v["satisfiable"] for v in sat.values())
+
+
+def test_adversarial_search_confirms_proposition_1_exactly():
+    result = J.adversarial_search("ji2022.prop1", starts=1, seed=0, maxiter=40)
+    assert result.verdict == "holds" and 0 < result.max_ratio <= 1
+
+
+def test_surds_are_exact():
+    assert Surd.sqrt(8) == 2 * Surd.sqrt(2) and (Surd.sqrt(8) - 2 * Surd.sqrt(2)).sign() == 0
+    assert Surd.sqrt(F(1, 2)) * Surd.sqrt(2) == 1 and norm([3, 4]).rational() == 5
+    assert Surd.sqrt(2) + Surd.sqrt(3) < Surd.sqrt(F(99, 10))  # 3.14626... < 3.14642...
+    close = Surd.sqrt(10 ** 12 + 1) - Surd.sqrt(10 ** 12)  # ~5e-7, found by refinement
+    assert close.sign() == 1 and 0 < float(close) < 1e-6
+
+
+def test_command_line_replays_a_witness_and_refuses_a_missing_file(capsys):
+    path = WITNESSES / "ji2022.eq3.reversed.json"
+    assert J.main(["--replay", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("violated: lhs = 1249011/67108864")
+    assert J.main(["--replay", "missing.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: witness missing.json") and err.count("\n") == 1
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert J.main(["--examples", "0"]) == 2
