@@ -59,8 +59,8 @@ def main() -> None:
           f"torch {torch.__version__}, 1 thread; medians per iteration")
     print(f"| {'estimator':<16} | wall ms | CPU ms | wall / fo | CPU / fo |")
     print("|---|---|---|---|---|")
-    for name in wall:
-        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+    for name, times in wall.items():
+        w, c = statistics.median(times), statistics.median(cpu[name])
         print(f"| {name:<16} | {w * 1e3:7.1f} | {c * 1e3:6.1f} | {w / base_wall:9.2f} | "
               f"{c / base_cpu:8.2f} |")
 

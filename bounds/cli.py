@@ -1,7 +1,8 @@
 """``binomgbml bounds``: evaluate the bounds of Theorems 3.6, 3.8 and 3.10 at a point or a sweep.
 
 With no flags it prints the paper's Figure 2 setting: K=5, alpha=1/4, H=1, h=1/10, M=1 and
-L=0..5, for all three theorems. See docs/bounds.md.
+L=0..5, for all three theorems, as printed; ``--variant corrected`` prints the proven
+replacements of the bounds that are false in general, ``--variant all`` both. See docs/bounds.md.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import math
 import re
 import sys
 from fractions import Fraction
+from typing import Any
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError, flag
 
+from .evaluation import VARIANTS
+from .papers import THEOREMS
+from .params import NotApplicable
 from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
-from .theorems import THEOREMS
 
 __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
 
@@ -24,7 +28,7 @@ __all__ = ["main", "parse_integers", "parse_rationals", "parse_theorems"]
 MAX_POINTS = 1_000_000
 
 #: the paper's Figure 2 setting
-FIGURE_2 = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
+FIGURE_2: dict[str, list[Any]] = {"K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [Fraction(1, 10)], "M": [1]}
 
 EPILOG = """\
 sweeps: --K, --L, --M take an integer, a comma list (1,2,5) or an inclusive range a:b (0:5), or
@@ -33,6 +37,8 @@ Every combination is evaluated; in a sweep, points with L > K are skipped. Witho
 over 0..K. With no parameter flag at all the Figure 2 setting is used (K=5, alpha=1/4, H=1,
 h=1/10, M=1); otherwise K, alpha, H default to 5, 1/4, 1 and h, M to not given (Theorem 3.10
 rows are then not applicable). Numeric values beyond float64 are printed as inf, never NaN.
+--variant printed (default) prints the bounds as the paper states them, marking the ones that are
+false in general; corrected prints the proven replacements (docs/errata.md); all prints both.
 """
 
 
@@ -103,12 +109,14 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--exact", action="store_true", help="exact rationals p/q instead of floats")
     parser.add_argument("--normalize", help="'fo': divide each bound by the same theorem's fo bound")
     parser.add_argument("--format", default="table", help="table (default), json, csv or latex")
+    parser.add_argument("--variant", default="printed",
+                        help="printed (default, as in the paper), corrected, or all (both)")
     return parser
 
 
-def _points(args) -> list[dict]:
+def _points(args: Any) -> list[dict]:
     given = {n: getattr(args, n) for n in ("K", "L", "alpha", "H", "h", "M")}
-    defaults = FIGURE_2 if all(v is None for v in given.values()) else {
+    defaults: dict[str, list[Any]] = FIGURE_2 if all(v is None for v in given.values()) else {
         "K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [None], "M": [None]}
     K = parse_integers("--K", given["K"], 1) if given["K"] is not None else defaults["K"]
     L = parse_integers("--L", given["L"], 0) if given["L"] is not None else None
@@ -117,7 +125,7 @@ def _points(args) -> list[dict]:
                  for n in ("alpha", "H", "h")}
     if L is not None and len(K) == 1 and len(L) == 1 and L[0] > K[0]:
         raise UsageError(f"--L: {L[0]} is outside 0..K = 0..{K[0]}")
-    sorted_l = sorted(L) if L is not None else None
+    sorted_l = sorted(L) if L is not None else []
     count = (sum(k + 1 if L is None else bisect.bisect_right(sorted_l, k) for k in K)
              * math.prod(len(rationals[n]) for n in ("alpha", "H", "h")) * len(M))
     if count > MAX_POINTS:  # one Python row each: ~10^5 rows per 10 s
@@ -155,9 +163,15 @@ def main(argv: list[str]) -> int:
         raise UsageError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")
     if args.normalize not in (None, "fo"):
         raise UsageError(f"--normalize: {args.normalize!r} is not 'fo' (the only normalisation)")
+    if args.variant not in VARIANTS:
+        raise UsageError(f"--variant: {args.variant!r} is not one of {', '.join(VARIANTS)}")
     theorems = parse_theorems(args.theorem)
     with unlimited_int_digits():  # exact inputs and values may have any number of digits
-        rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
-                          strict=len(theorems) == 1)
+        try:
+            rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
+                              strict=len(theorems) == 1, variant=args.variant)
+        except NotApplicable as exc:
+            raise UsageError(f"{exc.render(flag)}; ask --theorem all to list such points as "
+                             "not-applicable rows") from None
         sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
     return 0

@@ -1,9 +1,9 @@
-"""Exact evaluation of the bounds: ints and ``fractions.Fraction`` in, ``Fraction`` out.
+"""Exact arithmetic for the formulas of statements: ints and ``fractions.Fraction`` in, ``Fraction`` out.
 
-Every function takes the integers K, L (and M) and the rationals ``x = alpha*H`` and
-``y = alpha*h``. Sums are evaluated with big integers (binomial coefficients updated
-multiplicatively, one common denominator), not term by term in ``Fraction``, so that K = 10,000
-takes a fraction of a second.
+Sums are evaluated with big integers (binomial coefficients updated multiplicatively, one common
+denominator), not term by term in ``Fraction``, so that K = 10,000 takes a fraction of a second.
+Irrational values (powers of e) are bracketed by rationals (:class:`RationalBracket`), so that
+comparisons with them are decided rigorously.
 """
 
 from __future__ import annotations
@@ -11,11 +11,39 @@ from __future__ import annotations
 import functools
 from fractions import Fraction
 from math import comb
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
-__all__ = [
-    "binomial_tail", "polynomial", "theorem_3_6", "theorem_3_8", "theorem_3_10", "THEOREM_FUNCTIONS",
-]
+__all__ = ["RationalBracket", "Sides", "binomial_tail", "binomials", "e_power_bracket", "polynomial"]
+
+
+class Sides(NamedTuple):
+    """Left- and right-hand side of a lemma's (in)equality."""
+
+    lhs: Any
+    rhs: Any
+
+
+class RationalBracket(NamedTuple):
+    """Rationals with ``lower < value < upper`` for an irrational ``value``."""
+
+    lower: Fraction
+    upper: Fraction
+
+    def scaled(self, factor: Fraction) -> "RationalBracket":
+        """The bracket of ``value * factor`` for a rational ``factor >= 0`` (a positive one keeps
+        the inequalities strict)."""
+        return RationalBracket(self.lower * factor, self.upper * factor)
+
+
+def e_power_bracket(n: int) -> RationalBracket:
+    """Rationals bracketing ``e^n`` (n >= 1): the Taylor sum to degree 3n+20 below, plus the
+    Lagrange remainder bound ``n^(N+1) 3^n / (N+1)!`` above."""
+    N = 3 * n + 20
+    term, total = Fraction(1), Fraction(1)
+    for j in range(1, N + 1):
+        term = term * n / j
+        total += term
+    return RationalBracket(total, total + term * n / (N + 1) * 3 ** n)
 
 
 def polynomial(coefficients: Iterable[int], z: Fraction) -> Fraction:
@@ -53,7 +81,7 @@ def polynomial(coefficients: Iterable[int], z: Fraction) -> Fraction:
     return Fraction(numerator(0, len(c)), s ** (len(c) - 1))
 
 
-def _binomials(n: int, k: int, count: int, step_n: int, step_k: int) -> Iterator[int]:
+def binomials(n: int, k: int, count: int, step_n: int, step_k: int) -> Iterator[int]:
     """C(n, k), C(n + step_n, k + step_k), ... (``count`` terms), updated multiplicatively."""
     c = comb(n, k)
     for _ in range(count):
@@ -71,37 +99,4 @@ def binomial_tail(K: int, L: int, x: Fraction) -> Fraction:
     if L >= K:
         return Fraction(0)
     x = Fraction(x)
-    return x ** (L + 1) * polynomial(_binomials(K, L + 1, K - L, 0, 1), x)
-
-
-def theorem_3_6(K: int, L: int, x: Fraction) -> dict[str, Fraction]:
-    """Theorem 3.6, eqs. (11a)-(11c), with ``x = alpha*H``."""
-    return {
-        "fo": (1 + x) ** K - 1,                       # (11a)
-        "trunc": (1 + x) ** K - (1 + x) ** L,         # (11b)
-        "binom": binomial_tail(K, L, x),              # (11c)
-    }
-
-
-def theorem_3_8(K: int, L: int, x: Fraction) -> dict[str, Fraction]:
-    """Theorem 3.8, eqs. (12a)-(12c), with ``x = alpha*H`` (0 < x <= 1)."""
-    return {
-        "fo": 1 - (1 - x) ** K,                       # (12a)
-        "trunc": 1 - (1 - x) ** (K - L),              # (12b)
-        "binom": comb(K, L + 1) * x ** (L + 1),       # (12c); C(K, K+1) = 0
-    }
-
-
-def theorem_3_10(K: int, L: int, x: Fraction, y: Fraction, M: int) -> dict[str, Fraction]:
-    """Theorem 3.10, eqs. (13a)-(13c), with ``x = alpha*H``, ``y = alpha*h`` and
-    1 <= M <= min(L, K-L)."""
-    z = 1 - y
-    first = polynomial(_binomials(K - 1, L, M, -1, 0), z)  # sum_{l=1}^{M} C(K-l, L) z^(l-1)
-    return {
-        "fo": max((1 + x) ** (K - M) * z ** M - 1, 1 - (1 - x) ** K),                  # (13a)
-        "trunc": ((1 + x) ** (K - M) - (1 + x) ** (L - M)) * z ** M,                  # (13b)
-        "binom": x ** (L + 1) * first + z ** M * binomial_tail(K - M, L, x),          # (13c)
-    }
-
-
-THEOREM_FUNCTIONS = {"3.6": theorem_3_6, "3.8": theorem_3_8, "3.10": theorem_3_10}
+    return x ** (L + 1) * polynomial(binomials(K, L + 1, K - L, 0, 1), x)

@@ -1,10 +1,10 @@
-"""Vectorised float64 evaluation of the bounds over NumPy arrays, in log space.
+"""Vectorised float64 kernels for the formulas of statements, over NumPy arrays, in log space.
 
 Every bound is a non-negative number that may exceed float64 (``(1+alpha*H)^K`` for K = 10,000)
 while its parts under- or overflow separately, so each bound is first computed as its natural
 logarithm (``-inf`` for an exact zero) and exponentiated once at the end: a value beyond float64
 becomes ``inf`` and a value below it ``0.0``, never NaN. K, L, M are float arrays with integer
-values; ``x = alpha*H`` and ``y = alpha*h``; all arrays are broadcast together beforehand.
+values; all arrays are broadcast together beforehand.
 
 Accuracy: the logarithms are accurate to a few ulps of their magnitude, so a bound is accurate to
 about ``|log(bound)| * 1e-16`` relative, plus the conditioning of the bound in x itself
@@ -14,15 +14,15 @@ about ``|log(bound)| * 1e-16`` relative, plus the conditioning of the bound in x
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import betainc, gammaln
 
-__all__ = ["log_comb", "log_expm1", "log_binomial_tail", "log_theorem_3_6", "log_theorem_3_8",
-           "log_theorem_3_10", "LOG_THEOREM_FUNCTIONS"]
+__all__ = ["log_comb", "log_expm1", "log_one_minus_power", "log_binomial_tail"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def _stirling_error(m):
+def _stirling_error(m: ArrayLike) -> np.ndarray:
     """``log(m!) - (m log m - m + log(2 pi m)/2)`` for m >= 1 (Stirling's remainder, small)."""
     m = np.asarray(m, dtype=float)
     out = np.empty_like(m)
@@ -35,7 +35,7 @@ def _stirling_error(m):
     return out
 
 
-def log_comb(n, k):
+def log_comb(n: ArrayLike, k: ArrayLike) -> np.ndarray:
     """``log C(n, k)`` for integer-valued float arrays; ``-inf`` where k < 0 or k > n.
 
     Written as ``k log(n/k) + (n-k) log(n/(n-k)) + log(n / (2 pi k (n-k)))/2`` plus Stirling
@@ -55,7 +55,7 @@ def log_comb(n, k):
     return out
 
 
-def log_expm1(t):
+def log_expm1(t: ArrayLike) -> np.ndarray:
     """``log(exp(t) - 1)`` for t >= 0 (``-inf`` at 0), without overflow."""
     t = np.asarray(t, dtype=float)
     with np.errstate(divide="ignore"):
@@ -63,14 +63,14 @@ def log_expm1(t):
                         np.log(np.expm1(np.minimum(t, 30))))
 
 
-def _log_one_minus_power(base_log, n):
+def log_one_minus_power(base_log: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``log(1 - b^n)`` for ``b = exp(base_log)`` in [0, 1], n >= 0 (``-inf`` when n = 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(n == 0, 0.0, n * base_log)  # n*log(0) with n = 0 would be NaN
         return np.log(-np.expm1(t))
 
 
-def log_binomial_tail(K, L, x):
+def log_binomial_tail(K: ArrayLike, L: ArrayLike, x: ArrayLike) -> np.ndarray:
     """``log sum_{l=L+1}^{K} C(K, l) x^l`` (the sum in eq. (11c)); ``-inf`` where L >= K.
 
     Main path: the sum is ``(1+x)^K P(Bin(K, p) > L)`` with ``p = x/(1+x)``, a regularised
@@ -103,73 +103,3 @@ def log_binomial_tail(K, L, x):
     whole = L == 0  # the full sum (1+x)^K - 1: the same expression as (11a), bit for bit
     out[whole] = log_expm1(K[whole] * np.log1p(x[whole]))
     return out
-
-
-def log_theorem_3_6(K, L, x):
-    """Logs of Theorem 3.6, eqs. (11a)-(11c).
-
-    ``x = alpha*H`` may have overflowed to inf; every bound is then either exactly 0 (trunc and
-    binom at L = K) or at least x, i.e. beyond float64: set so explicitly."""
-    overflow = np.isinf(x)
-    log1px = np.log1p(np.where(overflow, 1.0, x))
-    logs = {
-        "fo": log_expm1(K * log1px),                                   # (1+x)^K - 1
-        "trunc": L * log1px + log_expm1((K - L) * log1px),             # (1+x)^L ((1+x)^(K-L) - 1)
-        "binom": log_binomial_tail(K, L, np.where(overflow, 1.0, x)),
-    }
-    if overflow.any():
-        for key in logs:
-            logs[key] = np.where(overflow, np.where((L == K) & (key != "fo"), -np.inf, np.inf), logs[key])
-    return logs
-
-
-def log_theorem_3_8(K, L, x):
-    """Logs of Theorem 3.8, eqs. (12a)-(12c); 0 < x <= 1."""
-    with np.errstate(divide="ignore"):
-        log1mx = np.log1p(-x)
-        binom = log_comb(K, L + 1) + (L + 1) * np.log(x)
-    return {
-        "fo": _log_one_minus_power(log1mx, K),
-        "trunc": _log_one_minus_power(log1mx, K - L),
-        "binom": binom,
-    }
-
-
-def _log_first_sum_3_10(K, L, z, M):
-    """``log sum_{l=1}^{M} C(K-l, L) z^(l-1)`` (first sum of eq. (13c)), 0 <= z < 1.
-
-    The terms decrease in l; the sum is ``C(K-1, L) (1 + rho_2 + ...)`` with
-    ``rho_{l+1} = rho_l z (K-l-L)/(K-l)``, iterated up to max(M) with a mask, stopping early once
-    what remains, at most ``(M-l) rho_l``, is negligible.
-    """
-    total, rho = np.ones_like(z), np.ones_like(z)
-    l = 1
-    active = M > 1
-    while active.any():
-        with np.errstate(invalid="ignore", divide="ignore"):  # inactive entries may hit 0/0
-            rho = np.where(active, rho * z * (K - l - L) / (K - l), 0.0)
-        total += rho
-        l += 1
-        active &= (l + 1 < M + 0.5) & ((M - l) * rho > 1e-18 * total)
-    return log_comb(K - 1, L) + np.log(total)
-
-
-def log_theorem_3_10(K, L, x, y, M):
-    """Logs of Theorem 3.10, eqs. (13a)-(13c); 0 < x <= 1, 0 < y <= x, 1 <= M <= min(L, K-L)."""
-    log1px = np.log1p(x)
-    with np.errstate(divide="ignore"):
-        log1my = np.log1p(-y)  # -inf when y = 1
-        s = (K - M) * log1px + np.where(y == 1, -np.inf, M * log1my)
-        fo_first = np.where(s > 0, log_expm1(np.maximum(s, 0.0)), -np.inf)
-        fo_second = _log_one_minus_power(np.log1p(-x), K)
-        z_power_m = np.where(y == 1, -np.inf, M * log1my)
-        first = (L + 1) * np.log(x) + _log_first_sum_3_10(K, L, 1 - y, M)
-        second = z_power_m + log_binomial_tail(K - M, L, x)
-    return {
-        "fo": np.maximum(fo_first, fo_second),
-        "trunc": (L - M) * log1px + z_power_m + log_expm1((K - L) * log1px),
-        "binom": np.logaddexp(first, second),
-    }
-
-
-LOG_THEOREM_FUNCTIONS = {"3.6": log_theorem_3_6, "3.8": log_theorem_3_8, "3.10": log_theorem_3_10}

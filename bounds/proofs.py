@@ -48,7 +48,7 @@ class Proof:
     def verified(self) -> bool:
         return bool(self.steps) and all(s.verified for s in self.steps)
 
-    def check(self, claim: str, method: str, verified) -> None:
+    def check(self, claim: str, method: str, verified: object) -> None:
         self.steps.append(Step(claim, method, bool(verified)))
 
     def __str__(self) -> str:
@@ -168,7 +168,7 @@ def prove_theorem_3_8_binomial_sum(k_max: int = 40) -> Proof:
     return proof
 
 
-def lemma_b7_printed_step_d(K: int, L: int, gamma) -> tuple[Fraction, Fraction]:
+def lemma_b7_printed_step_d(K: int, L: int, gamma: int | Fraction | str) -> tuple[Fraction, Fraction]:
     """Lemma B.7's proof, step (d) as printed, against S[K] (exactly): returns (S[K], printed).
 
     Printed: ``S[K] = sum_{l=1}^{K-L+1} C(K-l, L) gamma^(L+1) (1+gamma)^(l-1)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 from fractions import Fraction
+from typing import Any
 
 __all__ = ["g_norm_bound", "h_difference_bound", "theorem1_F", "theorem1_bound", "theorem2_G",
            "theorem2_bound"]
@@ -44,6 +45,7 @@ def _values(exact: bool, **given):
             if isinstance(value, float):
                 raise ValueError(f"{name}={value!r}: exact mode needs an int, a Fraction or a string "
                                  "like '1/4', not a float")
+            x: Any
             try:
                 x = Fraction(value) if isinstance(value, (numbers.Rational, str)) else None
             except (ValueError, ZeroDivisionError):
@@ -78,7 +80,7 @@ def _F(A, B, C, D, E, sigma, D_min, rho):
             + B * gamma / sigma + C)
 
 
-def g_norm_bound(*, rho, D_min, exact: bool = False):
+def g_norm_bound(*, rho: Any, D_min: Any, exact: bool = False) -> Any:
     """``|G_t(v)|_2 <= max(1/D_min, 1/(2 D_min^2)) + rho / D_min`` for G_t of eq. (11).
 
     G = [[D^{-1}, 0], [-diag(grad_m L^tr) D^{-1}, D^{-2}/2]]: its block diagonal has norm
@@ -88,7 +90,7 @@ def g_norm_bound(*, rho, D_min, exact: bool = False):
     return _g_norm(p["rho"], p["D_min"])
 
 
-def h_difference_bound(*, D, E, D_min, rho, exact: bool = False):
+def h_difference_bound(*, D: Any, E: Any, D_min: Any, rho: Any, exact: bool = False) -> Any:
     """``|H_t(v_hat) - H_t(v_bar)|_2 <= (E + 2 D (1/D_min + 2 rho)) eps`` (Lemma 1's H_t): the factor.
 
     The Hessians differ by at most E eps; the diagonal blocks (1/d + 2x)^2/2 at x = grad_d L^tr
@@ -98,7 +100,8 @@ def h_difference_bound(*, D, E, D_min, rho, exact: bool = False):
     return _h_difference(p["D"], p["E"], p["D_min"], p["rho"])
 
 
-def theorem1_F(*, A, B, C, D, E, sigma, D_min, rho, exact: bool = False):
+def theorem1_F(*, A: Any, B: Any, C: Any, D: Any, E: Any, sigma: Any, D_min: Any, rho: Any,
+               exact: bool = False) -> Any:
     """F_t of Theorem 1 (derived): ``A D/(D_min sigma) + A gamma h/sigma^2 + B gamma/sigma + C``.
 
     gamma = :func:`g_norm_bound`, h = :func:`h_difference_bound`. The proof splits
@@ -110,7 +113,8 @@ def theorem1_F(*, A, B, C, D, E, sigma, D_min, rho, exact: bool = False):
     return _F(**p)
 
 
-def theorem1_bound(*, A, B, C, D, E, sigma, D_min, rho, epsilon, delta, exact: bool = False):
+def theorem1_bound(*, A: Any, B: Any, C: Any, D: Any, E: Any, sigma: Any, D_min: Any, rho: Any,
+                   epsilon: Any, delta: Any, exact: bool = False) -> Any:
     """Theorem 1's right-hand side ``F_t eps_t + A_t delta_t`` with :func:`theorem1_F`."""
     p = _values(exact, A=A, B=B, C=C, D=D, E=E, sigma=sigma, D_min=D_min, rho=rho,
                 epsilon=epsilon, delta=delta)
@@ -118,12 +122,13 @@ def theorem1_bound(*, A, B, C, D, E, sigma, D_min, rho, epsilon, delta, exact: b
     return _F(**p) * eps + p["A"] * delta
 
 
-def theorem2_G(*, rho, D_min, exact: bool = False):
+def theorem2_G(*, rho: Any, D_min: Any, exact: bool = False) -> Any:
     """G'_t of Theorem 2 (derived): the bound :func:`g_norm_bound` on |G_t(v_hat)|_2."""
     return g_norm_bound(rho=rho, D_min=D_min, exact=exact)
 
 
-def theorem2_bound(*, A, B, C, D, E, sigma, D_min, rho, epsilon, delta_prime, exact: bool = False):
+def theorem2_bound(*, A: Any, B: Any, C: Any, D: Any, E: Any, sigma: Any, D_min: Any, rho: Any,
+                   epsilon: Any, delta_prime: Any, exact: bool = False) -> Any:
     """Theorem 2's right-hand side (eq. (18)) ``F'_t eps_t + G'_t delta'_t``, F' = :func:`theorem1_F`.
 
     g_hat - true = G^ (u^ - H^^-1 a^) + [the last four terms of Theorem 1's split].

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from math import isqrt
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Enclosure(NamedTuple):
 # rigorous square roots and logarithms of rationals
 
 
-def sqrt_enclosure(x, bits: int = ENCLOSURE_BITS) -> Enclosure:
+def sqrt_enclosure(x: Any, bits: int = ENCLOSURE_BITS) -> Enclosure:
     """sqrt(x) for a rational x >= 0, exact (lower == upper) when x is a rational square."""
     x = to_fraction("x", x)
     if x < 0:
@@ -92,7 +92,7 @@ def _atanh_series(z: Fraction, bits: int) -> Enclosure:
                      Fraction(math.ceil(2 * (total + tail) * scale), scale))
 
 
-def log_enclosure(x, bits: int = ENCLOSURE_BITS) -> Enclosure:
+def log_enclosure(x: Any, bits: int = ENCLOSURE_BITS) -> Enclosure:
     """log(x) for a rational x > 0: x = 2^m y with 1 <= y < 2, log x = m log 2 + 2 atanh((y-1)/(y+1))."""
     x = to_fraction("x", x)
     if x <= 0:
@@ -125,6 +125,7 @@ def _params(exact: bool, conditions: dict) -> list:
     """Validate ``{name: (value, condition)}`` (condition "> 0" or ">= 0"); Fractions or floats."""
     out = []
     for name, (value, condition) in conditions.items():
+        v: Any
         if exact:
             v = to_fraction(name, value)
             bad = v <= 0 if condition == "> 0" else v < 0
@@ -161,7 +162,7 @@ def _two_sqrt_log(kappa_value, argument, exact: bool):
 # the appendix's formulas
 
 
-def kappa(beta, mu, *, exact: bool = False):
+def kappa(beta: Any, mu: Any, *, exact: bool = False) -> Any:
     """kappa := beta / mu, the condition number of Assumption 2.2 (and of Lemma 2: L / mu).
 
     beta >= mu > 0 (a function cannot be more strongly convex than it is smooth).
@@ -172,7 +173,8 @@ def kappa(beta, mu, *, exact: bool = False):
     return beta / mu
 
 
-def lemma3_constant(lam, mu, rho, B, L, *, sharp: bool = False, exact: bool = False):
+def lemma3_constant(lam: Any, mu: Any, rho: Any, B: Any, L: Any, *, sharp: bool = False,
+                    exact: bool = False) -> Any:
     """B_1 = 2 lam rho B / mu^2 + lam L / mu (Lemma 3's factor of delta; B_1 of Theorem 2).
 
     ``sharp=True``: lam rho B / mu^2 + lam L / mu, which the same hypotheses give (with no
@@ -183,13 +185,14 @@ def lemma3_constant(lam, mu, rho, B, L, *, sharp: bool = False, exact: bool = Fa
     return (1 if sharp else 2) * lam * rho * B / mu ** 2 + lam * L / mu
 
 
-def lemma3_bound(lam, mu, rho, B, L, delta, delta_prime, *, sharp: bool = False, exact: bool = False):
+def lemma3_bound(lam: Any, mu: Any, rho: Any, B: Any, L: Any, delta: Any, delta_prime: Any, *,
+                 sharp: bool = False, exact: bool = False) -> Any:
     """Lemma 3: ||g_i - d_theta L_i(Alg*_i(theta))|| <= B_1 delta + delta_prime."""
     delta, delta_prime = _params(exact, {"delta": (delta, ">= 0"), "delta_prime": (delta_prime, ">= 0")})
     return lemma3_constant(lam, mu, rho, B, L, sharp=sharp, exact=exact) * delta + delta_prime
 
 
-def lemma3_delta_limit(mu, rho, *, printed: bool = False, exact: bool = False):
+def lemma3_delta_limit(mu: Any, rho: Any, *, printed: bool = False, exact: bool = False) -> Any:
     """Lemma 3's condition delta < mu / (2 rho), which its proof uses (||M^-1 Delta|| <= 1/2).
 
     ``printed=True``: 1 / (2 rho), as the appendix reads (in Lemma 3 and in Theorem 2's proof).
@@ -204,7 +207,8 @@ def lemma3_delta_limit(mu, rho, *, printed: bool = False, exact: bool = False):
             (math.inf if rho == 0 else top / (2 * rho))
 
 
-def theorem2_accuracies(eps, lam, mu, rho, B, L, *, exact: bool = False):
+def theorem2_accuracies(eps: Any, lam: Any, mu: Any, rho: Any, B: Any, L: Any, *,
+                        exact: bool = False) -> Any:
     """The proof of Theorem 2: delta = min(eps / (2 B_1), mu / (2 rho)) and delta' = eps / 2.
 
     Returns ``(delta, delta_prime)``; a term with a zero denominator is left out of the min, and
@@ -220,7 +224,7 @@ def theorem2_accuracies(eps, lam, mu, rho, B, L, *, exact: bool = False):
         return np.minimum(np.divide(eps, 2 * np.asarray(b1, dtype=float)), limit), eps / 2
 
 
-def lemma2_iterations(kappa, x_star, delta, *, exact: bool = False):
+def lemma2_iterations(kappa: Any, x_star: Any, delta: Any, *, exact: bool = False) -> Any:
     """Lemma 2: Nesterov's method reaches ||x - x*|| <= delta within 2 sqrt(kappa) log(2 kappa ||x*|| / delta)
     gradient computations (from x = 0; ``x_star`` is ||x*|| or an upper bound on it, > 0)."""
     kappa, x_star, delta = _params(exact, {"kappa": (kappa, "> 0"), "x_star": (x_star, "> 0"),
@@ -228,7 +232,8 @@ def lemma2_iterations(kappa, x_star, delta, *, exact: bool = False):
     return _two_sqrt_log(kappa, 2 * kappa * x_star / delta, exact)
 
 
-def theorem2_inner_iterations(kappa, D, lam, mu, rho, B, L, eps, *, exact: bool = False):
+def theorem2_inner_iterations(kappa: Any, D: Any, lam: Any, mu: Any, rho: Any, B: Any, L: Any,
+                              eps: Any, *, exact: bool = False) -> Any:
     """Theorem 2: 2 sqrt(kappa) log(8 kappa D (B_1 / eps + rho / mu)) iterations of Nesterov's
     method for the inner problem (phi_i), with B_1 of :func:`lemma3_constant`."""
     kappa, D, eps = _params(exact, {"kappa": (kappa, "> 0"), "D": (D, "> 0"), "eps": (eps, "> 0")})
@@ -236,20 +241,21 @@ def theorem2_inner_iterations(kappa, D, lam, mu, rho, B, L, eps, *, exact: bool 
     return _two_sqrt_log(kappa, 8 * kappa * D * (b1 / eps + rho / mu), exact)
 
 
-def solve_solution_bound(lam, mu, B, *, exact: bool = False):
+def solve_solution_bound(lam: Any, mu: Any, B: Any, *, exact: bool = False) -> Any:
     """The proof of Theorem 2: the solution x* of the sub-problem (7) has ||x*|| <= lam B / mu."""
     lam, mu, B = _params(exact, {"lam": (lam, "> 0"), "mu": (mu, "> 0"), "B": (B, ">= 0")})
     return lam * B / mu
 
 
-def theorem2_solve_iterations(kappa, lam, mu, B, eps, *, exact: bool = False):
+def theorem2_solve_iterations(kappa: Any, lam: Any, mu: Any, B: Any, eps: Any, *,
+                              exact: bool = False) -> Any:
     """Theorem 2: 2 sqrt(kappa) log(4 kappa lam B / (mu eps)) iterations of Nesterov's method (or
     conjugate gradient, footnote 2) for the sub-problem (7) (g_i)."""
     kappa, B, eps = _params(exact, {"kappa": (kappa, "> 0"), "B": (B, "> 0"), "eps": (eps, "> 0")})
     return _two_sqrt_log(kappa, 2 * kappa * solve_solution_bound(lam, mu, B, exact=exact) / (eps / 2), exact)
 
 
-def corollary1_calls(M, L_F, gap, eps, *, exact: bool = False):
+def corollary1_calls(M: Any, L_F: Any, gap: Any, eps: Any, *, exact: bool = False) -> Any:
     """Corollary 1: at most 4 M L_F (F(theta_0) - min F) / eps^2 calls to Implicit-Meta-Gradient
     (M tasks per iteration, so 4 L_F gap / eps^2 gradient-descent iterations)."""
     M, L_F, gap, eps = _params(exact, {"M": (M, "> 0"), "L_F": (L_F, "> 0"), "gap": (gap, ">= 0"),
@@ -257,7 +263,7 @@ def corollary1_calls(M, L_F, gap, eps, *, exact: bool = False):
     return 4 * M * L_F * gap / eps ** 2
 
 
-def cg_error_factor(kappa, steps, *, exact: bool = False):
+def cg_error_factor(kappa: Any, steps: Any, *, exact: bool = False) -> Any:
     """The standard conjugate-gradient bound the footnote to Theorem 2 appeals to, in the 2-norm:
     ||x_k - x*|| <= 2 sqrt(kappa) ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^k ||x_0 - x*||
     (from ||e_k||_A <= 2 q^k ||e_0||_A); returns the factor for k = ``steps``."""

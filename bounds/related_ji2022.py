@@ -23,8 +23,9 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
-from .lemmas import to_float
+from .params import to_float
 from .params import BoundsInputError, to_fraction
 
 __all__ = [
@@ -55,6 +56,7 @@ _PARAMETERS = {
 
 def _value(name: str, value, exact: bool):
     kind = _PARAMETERS[name]
+    x: Any
     if exact:
         x = to_fraction(name, value)
     else:
@@ -125,7 +127,7 @@ def _formula(id_: str, reference: str, text: str):
     return register
 
 
-def growth(alpha, L, j):
+def growth(alpha: Any, L: Any, j: Any) -> Any:
     """``(1 + alpha L)^j``: the growth factor of j inner steps (every constant below uses it)."""
     return (1 + alpha * L) ** j
 
@@ -276,14 +278,14 @@ def step_size_c_max() -> float:
     return math.log(2) / 2
 
 
-def step_size_alpha_max(N, L) -> float:
+def step_size_alpha_max(N: Any, L: Any) -> float:
     """``(2^(1/(2N)) - 1) / L``: alpha below it gives ``C_b < 1`` (float; exact:
     :func:`lemma15_condition`)."""
     N, L = _value("N", N, False), _value("L", L, False)
     return math.expm1(math.log(2) / (2 * N)) / L
 
 
-def exp_bracket(x, *, terms: int = 60) -> tuple[Fraction, Fraction]:
+def exp_bracket(x: Any, *, terms: int = 60) -> tuple[Fraction, Fraction]:
     """Rationals ``lo <= e^x <= hi`` for a rational ``0 <= x <= 8``: the Taylor sum and the
     Lagrange remainder ``e^x x^(n+1) / (n+1)!`` with ``e^x < 3^x`` bounded by ``3^ceil(x)``."""
     x = to_fraction("x", x)
@@ -297,7 +299,7 @@ def exp_bracket(x, *, terms: int = 60) -> tuple[Fraction, Fraction]:
     return total, total + remainder
 
 
-def step_size_uniform_condition(c) -> bool:
+def step_size_uniform_condition(c: Any) -> bool:
     """Exactly: does ``alpha = c/(N L)`` keep ``C_b < 1`` for every N, i.e. ``e^(2c) <= 2``?
     (``(1 + c/N)^(2N)`` increases to ``e^(2c)``, and ``e^(2c) != 2`` for rational c.)"""
     c = _value("c", c, True)
@@ -311,7 +313,7 @@ def step_size_uniform_condition(c) -> bool:
     raise ArithmeticError(f"c = {c}: e^(2c) not separated from 2 by the bracket")  # pragma: no cover
 
 
-def expression(id_: str):
+def expression(id_: str) -> Any:
     """The SymPy expression of formula ``id_`` in the symbols of its parameter names."""
     import sympy
 

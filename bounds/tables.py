@@ -1,9 +1,12 @@
-"""Tables of bounds: one row per (theorem, parameter point), and its four output formats.
+"""Tables of bounds: one row per (theorem, variant, parameter point), and its four output formats.
 
-A row is a dict with the keys of the JSON schema of ``binomgbml bounds``: ``theorem``, ``K``,
-``L``, ``alpha``, ``H``, ``h``, ``M`` (inputs; rationals as "p/q" strings, h and M None when not
-given), ``applicable``, ``reason`` (None when applicable) and ``fo``, ``trunc``, ``binom``
-(floats, or Fractions in exact mode; None when not applicable).
+A row is a dict with the keys of the JSON schema of ``binomgbml bounds``: ``theorem``, ``variant``
+("printed" or "corrected"), the theorem's parameters (for Theorems 3.6, 3.8, 3.10: ``K``, ``L``,
+``alpha``, ``H``, ``h``, ``M``; rationals as "p/q" strings, None when not given), ``applicable``,
+``reason`` (None when applicable), one value per bound (``fo``, ``trunc``, ``binom``: floats, or
+Fractions in exact mode; None when not applicable), and per bound its ``status`` ("holds",
+"false in general", "corrected") and ``holds_for`` (where a value that is false in general still
+holds, e.g. "commuting Hessians"; else None), as dicts keyed like the values.
 """
 
 from __future__ import annotations
@@ -14,66 +17,83 @@ import io
 import json
 import math
 import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
-from . import exact as _exact
-from . import numeric as _numeric
-from .lemmas import to_float
-from .params import BoundsInputError, NotApplicable, exact_point
-from .theorems import ESTIMATORS, arguments, broken_condition, get_theorem
+from .evaluation import broken, get_theorem, values, variants_for
+from .params import BoundsInputError, NotApplicable, exact_point, to_float
+from .statement import Theorem
 
-__all__ = ["bound_rows", "format_rows", "FORMATS", "unlimited_int_digits"]
+__all__ = ["bound_rows", "format_rows", "FORMATS", "unlimited_int_digits", "columns_of"]
 
 FORMATS = ("table", "json", "csv", "latex")
-_INPUTS = ("K", "L", "alpha", "H", "h", "M")
 
 
-def bound_rows(theorems, points, *, exact=False, normalize=None, strict=False) -> list[dict]:
-    """Rows for every theorem (outer loop) and every point (dicts with K, L, alpha, H, h, M:
-    ints, Fractions or "p/q" strings; h, M may be None).
+def columns_of(theorems: Iterable[Theorem]) -> tuple[list[str], list[str]]:
+    """The parameter names and the value keys of the theorems' rows, in order."""
+    theorems = list(theorems)
+    params = list(dict.fromkeys(p.name for t in theorems for p in t.hypotheses.signature))
+    keys = list(dict.fromkeys(k for t in theorems for k in t.bounds))
+    return params, keys
 
-    ``normalize="fo"`` divides each bound by the same theorem's fo bound (Figure 2).
-    ``strict=True`` raises ``NotApplicable`` (naming the command-line flags) for a point that
+
+def bound_rows(theorems: Iterable[Theorem | str], points: Sequence[Mapping[str, Any]], *,
+               exact: bool = False, normalize: str | None = None, strict: bool = False,
+               variant: str = "printed") -> list[dict[str, Any]]:
+    """Rows for every theorem (outer loop), every point (dicts with the theorems' parameters:
+    ints, Fractions or "p/q" strings; None or absent: not given) and every variant asked for
+    (``variant``: "printed", "corrected" or "all": the corrected row follows the printed one for
+    each point of a theorem that has corrections).
+
+    ``normalize="fo"`` divides each bound by the same theorem's (and variant's) fo bound
+    (Figure 2). ``strict=True`` raises ``NotApplicable`` (naming the parameters) for a point that
     breaks a theorem's conditions, instead of giving a not-applicable row.
     """
     if normalize not in (None, "fo"):
         raise ValueError(f"normalize = {normalize!r} is not 'fo' or None")
-    checked = [exact_point(**{n: p.get(n) for n in _INPUTS}) for p in points]
+    chosen = [get_theorem(t) for t in theorems]
+    params, _ = columns_of(chosen)
+    signature = {p.name: p for t in chosen for p in t.hypotheses.signature}
+    checked = [exact_point(signature.values(), {n: p.get(n) for n in params}) for p in points]
     rows = []
-    for theorem in map(get_theorem, theorems):
-        block = []
-        for p in _progress(checked, f"Theorem {theorem.number}: conditions", at_least=100_000):
-            condition = broken_condition(theorem, p)
-            reason = None if condition is None else f"Theorem {theorem.number}: {condition.reason(p)}"
-            if reason and strict:
-                raise NotApplicable(f"{condition.flags}: {condition.reason(p)} (Theorem "
-                                    f"{theorem.number}, at {_describe(p)}); ask --theorem all to "
-                                    "list such points as not-applicable rows")
-            block.append(_row(theorem.number, p, reason))
-        live = [(row, p) for row, p in zip(block, checked) if row["applicable"]]
-        if live:
-            values = (_exact_values if exact else _numeric_values)(theorem.number, [p for _, p in live], normalize)
-            for (row, _), value in zip(live, values):
-                row.update(value)
-        rows += block
+    for theorem in chosen:
+        names = variants_for(theorem, variant)
+        reasons = []
+        for p in _progress(checked, f"{theorem.name}: conditions", at_least=100_000):
+            why = broken(theorem.hypotheses, p)
+            if why and strict:
+                describe = ", ".join(f"{n}={p[n]}" for n in params if p[n] is not None)
+                flags = "/".join("{" + n + "}" for n in why[1])
+                raise NotApplicable(f"{flags}: {why[0]} ({theorem.name}, at {describe})", why[1])
+            reasons.append(None if why is None else f"{theorem.name}: {why[0]}")
+        live = [p for p, reason in zip(checked, reasons) if reason is None]
+        block = {}
+        for name in names:
+            computed = iter(_values(theorem, live, exact, name, normalize) if live else [])
+            block[name] = [_row(theorem, name, p, params, reason, None if reason else next(computed))
+                           for p, reason in zip(checked, reasons)]
+        rows += [row for group in zip(*block.values()) for row in group]
     return rows
 
 
-def _describe(p: dict) -> str:
-    return ", ".join(f"{n}={p[n]}" for n in _INPUTS if p[n] is not None)
-
-
-def _row(number: str, p: dict, reason) -> dict:
-    row = {"theorem": number}
-    row.update({n: (None if p[n] is None else (p[n] if n in ("K", "L", "M") else str(p[n])))
-                for n in _INPUTS})
-    row.update(applicable=reason is None, reason=reason, fo=None, trunc=None, binom=None)
+def _row(theorem: Theorem, variant: str, p: Mapping[str, Any], params: Sequence[str],
+         reason: str | None, value: Mapping[str, Any] | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"theorem": theorem.number}
+    integers = {par.name for par in theorem.hypotheses.signature if par.integer}
+    row.update({n: (None if p.get(n) is None else (p[n] if n in integers else str(p[n]))) for n in params})
+    row.update(applicable=reason is None, reason=reason)
+    row.update({k: (None if value is None else value[k]) for k in theorem.bounds})
+    chosen = {k: (b, b.variant(variant)) for k, b in theorem.bounds.items()}
+    row["variant"] = variant
+    row["status"] = {k: v.status for k, (b, v) in chosen.items()}
+    row["holds_for"] = {k: b.holds_for(v) for k, (b, v) in chosen.items()}
     return row
 
 
-def _progress(items, description: str, at_least: int):
+def _progress(items: Sequence[Any], description: str, at_least: int) -> Iterable[Any]:
     """``items``, with a progress bar on stderr when there are at least ``at_least`` of them."""
     if len(items) < at_least:
         return items
@@ -81,62 +101,62 @@ def _progress(items, description: str, at_least: int):
     return tqdm(items, desc=description, file=sys.stderr, leave=False)
 
 
-def _exact_values(number, points, normalize):
-    out = []
-    for p in _progress(points, f"Theorem {number}: exact bounds", at_least=1_000):
-        values = _exact.THEOREM_FUNCTIONS[number](*arguments(number, p))
-        values = {k: Fraction(v) for k, v in values.items()}
-        if normalize:
-            values = {k: v / values["fo"] for k, v in values.items()}
-        out.append(values)
-    return out
+def _values(theorem: Theorem, points: Sequence[Mapping[str, Any]], exact: bool, variant: str,
+            normalize: str | None) -> list[dict[str, Any]]:
+    if exact:
+        return [values(theorem, theorem.arguments(p), exact=True, variant=variant, normalize=normalize)
+                for p in _progress(points, f"{theorem.name}: exact bounds", at_least=1_000)]
+    # the arguments (x = alpha*H, ...) rounded once from their exact values, so that x <= 1 stays true
+    exact_args = [theorem.arguments(p) for p in points]
+    arrays = [np.array([to_float(Fraction(v)) for v in column]) for column in zip(*exact_args)]
+
+    def undefined(bad: np.ndarray) -> None:
+        _float_range_error(theorem, points, exact_args, arrays, int(np.argmax(bad)), normalize or "")
+
+    out = values(theorem, arrays, exact=False, variant=variant, normalize=normalize, undefined=undefined)
+    keys = list(theorem.bounds)
+    return [{k: float(out[k][i]) for k in keys} for i in range(len(points))]
 
 
-def _numeric_values(number, points, normalize):
-    # x = alpha*H (and y = alpha*h) rounded once from the exact product, so that x <= 1 stays true
-    columns = zip(*(arguments(number, p) for p in points))
-    arrays = [np.array([to_float(Fraction(v)) for v in column]) for column in columns]
-    if normalize:
-        _require_float_range(number, points, arrays[2])
-    with np.errstate(over="ignore", under="ignore"):
-        logs = _numeric.LOG_THEOREM_FUNCTIONS[number](*arrays)
-        if normalize:
-            logs = {k: v - logs["fo"] for k, v in logs.items()}
-        values = {k: np.exp(v) for k, v in logs.items()}
-    for k, v in values.items():
-        if np.isnan(v).any():  # a bug, never a result: say so loudly
-            raise RuntimeError(f"internal error: Theorem {number} {k} gave NaN")
-    return [{k: float(values[k][i]) for k in ESTIMATORS} for i in range(len(points))]
-
-
-def _require_float_range(number, points, x) -> None:
-    """--normalize fo in floats needs alpha*H inside float64: where it rounds to 0 or inf, the fo
-    bound is exactly 0 or inf in log space too, and the ratio would be 0/0 or inf/inf (NaN)."""
-    bad = (x == 0) | np.isinf(x)
-    if bad.any():
-        p = points[int(np.argmax(bad))]
-        product = Fraction(p["alpha"]) * Fraction(p["H"])
-        magnitude = math.log10(product.numerator) - math.log10(product.denominator)
-        raise BoundsInputError(
-            f"--normalize fo: alpha*H = about 10^{magnitude:.0f} (--alpha/--H) is outside the "
-            f"float64 range (Theorem {number}, at K={p['K']}, L={p['L']}), where the fo bound "
-            "rounds to 0 or inf and the ratio is undefined in floats; add --exact")
+def _float_range_error(theorem: Theorem, points: Sequence[Mapping[str, Any]], exact_args: list,
+                       arrays: list, index: int, normalize: str) -> None:
+    """Normalising in floats needs the normalising bound inside float64: where an argument (alpha*H)
+    rounds to 0 or inf, that bound is exactly 0 or inf even in log space and the ratio is undefined
+    (0/0 or inf/inf). Raises, naming the argument."""
+    integer = {p.name for p in theorem.hypotheses.signature if p.integer}
+    for expr, column, value in zip(theorem.hypotheses.arguments, arrays, exact_args[index]):
+        if set(expr.names()) <= integer:
+            continue  # K, L, M are exact in floats
+        if column[index] == 0 or np.isinf(column[index]):
+            value = Fraction(value)
+            magnitude = math.log10(value.numerator) - math.log10(value.denominator)
+            names = expr.names()
+            p = points[index]
+            at = ", ".join(f"{n}={p[n]}" for n in sorted(integer, key=list(p).index) if p.get(n) is not None)
+            raise BoundsInputError(
+                f"{{normalize}} {normalize}: {expr.text()} = about 10^{magnitude:.0f} "
+                f"({'/'.join('{' + n + '}' for n in names)}) is outside the float64 range "
+                f"({theorem.name}, at {at}), where the {normalize} bound rounds to "
+                "0 or inf and the ratio is undefined in floats; add {exact}",
+                ("normalize", *names, "exact"))
+    raise BoundsInputError(f"{{normalize}} {normalize}: the {normalize} bound of {theorem.name} is 0 or "
+                           f"inf in floats at {dict(points[index])}; add {{exact}}", ("normalize", "exact"))
 
 
 # ---- formats -----------------------------------------------------------------------------------
 
-def format_rows(rows: list[dict], fmt: str = "table", *, normalize=None) -> str:
+def format_rows(rows: list[dict[str, Any]], fmt: str = "table", *, normalize: str | None = None) -> str:
     """Render rows as "table" (aligned text), "json", "csv" or "latex" (booktabs)."""
     try:
         formatter = {"table": _table, "json": _json, "csv": _csv, "latex": _latex}[fmt]
     except KeyError:
-        raise ValueError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}") from None
+        raise ValueError(f"format = {fmt!r} is not one of {', '.join(FORMATS)}") from None
     with unlimited_int_digits():
         return formatter(rows, normalize)
 
 
 @contextlib.contextmanager
-def unlimited_int_digits():
+def unlimited_int_digits() -> Iterator[None]:
     """Lift Python's 4300-digit limit on int <-> str conversion for the duration: exact values for
     K = 10,000, and inputs like ``--alpha 1e5000``, have more digits."""
     limit = sys.get_int_max_str_digits()
@@ -147,7 +167,7 @@ def unlimited_int_digits():
         sys.set_int_max_str_digits(limit)
 
 
-def _text(value, float_format=repr) -> str:
+def _text(value: Any, float_format: Any = repr) -> str:
     """A bound value as text: "p/q" exactly, inf, and floats through ``float_format`` (by default
     the shortest round-trip repr; the table passes 6 significant digits)."""
     if value is None:
@@ -157,21 +177,50 @@ def _text(value, float_format=repr) -> str:
     return "inf" if math.isinf(value) else float_format(value)
 
 
-def _columns(rows):
-    """Input columns to show: h and M only when some row has them."""
-    return [n for n in _INPUTS if n not in ("h", "M") or any(r[n] is not None for r in rows)]
+def _layout(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], bool]:
+    """Parameter columns to show (one that only some assumption needs, like h and M, only when
+    some row has it), value keys, and whether the rows differ in variant."""
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
+    params, keys = columns_of(theorems)
+    optional = {p.name for t in theorems for p in t.hypotheses.signature if p.needed_by}
+    params = [n for n in params if n not in optional or any(r.get(n) is not None for r in rows)]
+    return params, keys, len({r["variant"] for r in rows}) > 1
 
 
-def _table(rows, normalize):
-    names = _columns(rows)
-    head = ["theorem"] + names + list(ESTIMATORS) + ["note"]
+def _equation(row: Mapping[str, Any], key: str) -> str:
+    return get_theorem(row["theorem"]).bounds[key].equation
+
+
+def _status_note(row: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """"(12a), (12b) false in general (hold for commuting Hessians)"; "(12a), (12b) corrected"."""
+    notes = []
+    for status in ("false in general", "corrected", "vacuous"):
+        chosen = [k for k in keys if row["status"].get(k) == status]
+        by_where: dict[Any, list[str]] = {}
+        for k in chosen:
+            by_where.setdefault(row["holds_for"].get(k), []).append(_equation(row, k))
+        for where, equations in by_where.items():
+            note = f"{', '.join(equations)} {status}"
+            if where:
+                note += f" ({'hold' if len(equations) > 1 else 'holds'} for {where})"
+            notes.append(note)
+    return "; ".join(notes)
+
+
+def _table(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    names, keys, by_variant = _layout(rows)
+    head = ["theorem"] + (["variant"] if by_variant else []) + names + keys + ["note"]
     body = []
     for r in rows:
-        values = [_text(r[k], "{:.6g}".format) if r["applicable"] else "n/a" for k in ESTIMATORS]
-        body.append([r["theorem"]] + ["" if r[n] is None else str(r[n]) for n in names] + values
-                    + [r["reason"] or ""])
+        cells = [_text(r[k], "{:.6g}".format) if r["applicable"] else "n/a" for k in keys]
+        body.append([r["theorem"]] + ([r["variant"]] if by_variant else [])
+                    + ["" if r[n] is None else str(r[n]) for n in names] + cells
+                    + [r["reason"] or _status_note(r, keys)])
     widths = [max(len(x) for x in column) for column in zip(head, *body)]
     title = "# error bounds / fo bound of the same theorem" if normalize else "# error bounds / ||g_t^K||"
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    if variants != ["printed"]:
+        title += f" ({' and '.join(variants)} statements)"
     lines = [title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip() for line in [head] + body]
     return "\n".join(lines)
 
@@ -179,8 +228,8 @@ def _table(rows, normalize):
 _INF_TOKEN = "__binomgbml_inf__"
 
 
-def _json(rows, normalize):
-    def encode(v):
+def _json(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    def encode(v: Any) -> Any:
         if isinstance(v, Fraction):
             return str(v)
         if isinstance(v, float) and math.isinf(v):
@@ -191,59 +240,125 @@ def _json(rows, normalize):
     return json.dumps(data, indent=1, allow_nan=False).replace(f'"{_INF_TOKEN}"', "1e999")
 
 
-def _csv(rows, normalize):
+def csv_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """theorem, the parameters, applicable, reason, the values, variant, then ``<key>_status``
+    and ``<key>_holds_for`` for each value (the columns of the JSON rows, flattened)."""
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
+    params, keys = columns_of(theorems)
+    return (["theorem", *params, "applicable", "reason", *keys, "variant"]
+            + [f"{k}_status" for k in keys] + [f"{k}_holds_for" for k in keys])
+
+
+def _csv(rows: list[dict[str, Any]], normalize: str | None) -> str:
     buffer = io.StringIO()
-    keys = ["theorem", *_INPUTS, "applicable", "reason", *ESTIMATORS]
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
+    keys = columns_of(theorems)[1]
+    nested = {f"{k}_{field}": (field, k) for k in keys for field in ("status", "holds_for")}
+    columns = csv_columns(rows)
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(keys)
+    writer.writerow(columns)
     for r in rows:
-        writer.writerow(["" if r[k] is None else (str(r[k]).lower() if k == "applicable" else _text(r[k])
-                                                  if k in ESTIMATORS else r[k]) for k in keys])
+        cells = []
+        for c in columns:
+            if c in nested:
+                field, key = nested[c]
+                value = r[field].get(key)
+            elif c in keys:
+                value = None if r[c] is None else _text(r[c])
+            elif c == "applicable":
+                value = str(r[c]).lower()
+            else:
+                value = r.get(c)
+            cells.append("" if value is None else value)
+        writer.writerow(cells)
     return buffer.getvalue().rstrip("\n")
 
 
-def _latex_number(value) -> str:
+_MARKS = {"false in general": "\\dagger", "corrected": "\\ddagger"}
+
+
+def _latex_number(value: Any, mark: str | None = None) -> str:
+    suffix = f"^{{{mark}}}" if mark else ""
     if isinstance(value, Fraction):
-        return f"$\\frac{{{value.numerator}}}{{{value.denominator}}}$" if value.denominator != 1 \
-            else f"${value.numerator}$"
+        return (f"$\\frac{{{value.numerator}}}{{{value.denominator}}}{suffix}$" if value.denominator != 1
+                else f"${value.numerator}{suffix}$")
     if math.isinf(value):
-        return "$\\infty$"
+        return f"$\\infty{suffix}$"
     if value != 0 and not 1e-3 <= abs(value) < 1e4:
         mantissa, exponent = f"{value:.4e}".split("e")
-        return f"${mantissa}\\times 10^{{{int(exponent)}}}$"
-    return f"${value:.6g}$"
+        return f"${mantissa}\\times 10^{{{int(exponent)}}}{suffix}$"
+    return f"${value:.6g}{suffix}$"
 
 
-def _latex_input(value) -> str:
+def _latex_input(value: Any) -> str:
     if value is None:
         return ""
     f = Fraction(value)
     return f"${f.numerator}/{f.denominator}$" if f.denominator != 1 else f"${f.numerator}$"
 
 
-def _theorem_list(rows) -> str:
+def _theorem_list(rows: list[dict[str, Any]]) -> str:
     numbers = list(dict.fromkeys(r["theorem"] for r in rows))
     return ("Theorem " if len(numbers) == 1 else "Theorems ") + ", ".join(numbers)
 
 
-def _latex(rows, normalize):
-    names = _columns(rows)
-    symbols = {"K": "$K$", "L": "$L$", "alpha": "$\\alpha$", "H": "$H$", "h": "$h$", "M": "$M$"}
-    head = (["Theorem"] + [symbols[n] for n in names]
-            + ["$e^{\\mathrm{FO}}$", "$e^{\\mathrm{Tr}}$", "$e^{\\mathrm{Bin}}$"])
+def _latex_legend(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[str]:
+    """One line under the table per mark used: which values are false in general and where they
+    hold; which are corrected (not in the paper) and where they are proven."""
+    lines = []
+    for status, mark in _MARKS.items():
+        marked: dict[str, list[str]] = {}
+        for r in rows:
+            for k in keys:
+                if r["applicable"] and r["status"].get(k) == status:
+                    bound = get_theorem(r["theorem"]).bounds[k]
+                    variant = bound.variant(r["variant"])
+                    where = (bound.holds_for(variant) if status == "false in general"
+                             else bound.variant_reference(variant))
+                    marked.setdefault(bound.equation, []).append(where or "")
+        if not marked:
+            continue
+        equations = ", ".join(marked)
+        details = "; ".join(dict.fromkeys(w for ws in marked.values() for w in ws if w))
+        if status == "false in general":
+            text = (f"{equations}: false in general as printed (refuted for non-commuting Hessians); "
+                    f"{'they hold' if len(marked) > 1 else 'it holds'} for {details}.")
+        else:
+            text = f"{equations}: corrected bound, not in the paper (proof: {details})."
+        lines.append(f"\\par\\smallskip{{\\footnotesize ${mark}$ {_latex_escape(text)}}}")
+    return lines
+
+
+_LATEX_SPECIAL = str.maketrans({"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}",
+                                **{c: "\\" + c for c in "_%&#${}"}})
+
+
+def _latex_escape(text: str) -> str:
+    """Plain text for LaTeX: its special characters escaped (one pass)."""
+    return text.translate(_LATEX_SPECIAL)
+
+
+def _latex(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    names, keys, by_variant = _layout(rows)
+    theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
+    symbols = {p.name: f"${p.symbol or p.name}$" for t in theorems for p in t.hypotheses.signature}
+    bound_symbols = {k: f"${b.symbol}$" for t in theorems for k, b in t.bounds.items()}
+    head = (["Theorem"] + (["variant"] if by_variant else []) + [symbols[n] for n in names]
+            + [bound_symbols[k] for k in keys])
     caption = ("Error bounds normalized by the first-order bound" if normalize
                else "Error bounds, as multiples of $\\|\\mathbf{g}_t^K\\|$")
     lines = ["% needs \\usepackage{booktabs}", "\\begin{table}[t]", "\\centering",
              f"\\caption{{{caption} ({_theorem_list(rows)}).}}",
-             f"\\begin{{tabular}}{{l{'r' * len(names)}rrr}}", "\\toprule", " & ".join(head) + " \\\\",
-             "\\midrule"]
+             f"\\begin{{tabular}}{{l{'l' if by_variant else ''}{'r' * len(names)}{'r' * len(keys)}}}",
+             "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
     previous = None
     for r in rows:
         if previous is not None and r["theorem"] != previous:
             lines.append("\\midrule")
         previous = r["theorem"]
-        values = ([_latex_number(r[k]) for k in ESTIMATORS] if r["applicable"]
-                  else ["\\multicolumn{3}{c}{n/a}"])
-        lines.append(" & ".join([r["theorem"]] + [_latex_input(r[n]) for n in names] + values) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+        cells = ([_latex_number(r[k], _MARKS.get(r["status"][k])) for k in keys] if r["applicable"]
+                 else [f"\\multicolumn{{{len(keys)}}}{{c}}{{n/a}}"])
+        lines.append(" & ".join([r["theorem"]] + ([r["variant"]] if by_variant else [])
+                                + [_latex_input(r[n]) for n in names] + cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", *_latex_legend(rows, keys), "\\end{table}"]
     return "\n".join(lines)

@@ -312,7 +312,8 @@ def ibaml(task: BayesianTask, theta: Tensor, v_hat: Tensor, steps: int | None = 
         (u, eigenvalues), used, iterations, residuals, curvatures = _dense_solve(H, b), "dense", 0, (), ()
     else:
         try:
-            u, iterations, residuals, curvatures = _cg(H, b, steps, tol)
+            # steps is given for solver "cg"
+            u, iterations, residuals, curvatures = _cg(H, b, steps, tol)  # type: ignore[arg-type]
             used = "cg"
         except _NonPositiveCurvature as exc:
             if solver == "cg":

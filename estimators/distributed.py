@@ -17,10 +17,15 @@ rank raise the same error instead of leaving the others blocked in the next coll
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from .errors import EstimatorInputError
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
+    from torch.nn.parallel import DistributedDataParallel
 
 __all__ = ["UnionCounts", "active_ddp", "all_reduce_sum", "check_group", "union_counts"]
 
@@ -31,7 +36,7 @@ def _dist():
     return dist
 
 
-def check_group(group) -> int:
+def check_group(group: ProcessGroup) -> int:
     """The size of ``group``, a process group of an initialised ``torch.distributed``; else raise."""
     dist = _dist()
     if not (dist.is_available() and dist.is_initialized()):
@@ -55,7 +60,7 @@ class UnionCounts:
     world: int
 
 
-def union_counts(n: int, loss_sum: float, d: int, failure: BaseException | None, group,
+def union_counts(n: int, loss_sum: float, d: int, failure: BaseException | None, group: ProcessGroup,
                  device: torch.device) -> UnionCounts:
     """All-reduce (n, loss_sum, failed, empty, d) over ``group``; every rank calls it once per
     meta-batch. Raises on every rank alike when a rank failed (that rank re-raises its own
@@ -83,14 +88,14 @@ def union_counts(n: int, loss_sum: float, d: int, failure: BaseException | None,
     return UnionCounts(int(n_total), loss_total, world)
 
 
-def all_reduce_sum(vec: torch.Tensor, group) -> torch.Tensor:
+def all_reduce_sum(vec: torch.Tensor, group: ProcessGroup) -> torch.Tensor:
     """The sum of ``vec`` over the ranks of ``group`` (a new tensor; ``vec`` is not modified)."""
     total = vec.detach().clone()
     _dist().all_reduce(total, group=group)
     return total
 
 
-def active_ddp():
+def active_ddp() -> DistributedDataParallel | None:
     """The ``DistributedDataParallel`` module whose forward is running now, or None.
 
     DDP records itself while it runs its module's forward (``_get_active_ddp_module``, also what

@@ -11,6 +11,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -22,7 +23,7 @@ class EstimatorInputError(ValueError):
     """Bad input to a Trajectory or an estimator (out of range, mismatched shapes, non-scalar loss)."""
 
 
-def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
+def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     """Return ``value`` as an int if it is an integer with ``lo <= value <= hi``; else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise EstimatorInputError(f"{name}={value!r} must be an integer")
@@ -33,7 +34,7 @@ def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
     return value
 
 
-def check_positive(name: str, value) -> float:
+def check_positive(name: str, value: Any) -> float:
     """Return ``value`` as a float if it is a finite real number > 0; else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise EstimatorInputError(f"{name}={value!r} must be a real number")
@@ -50,7 +51,7 @@ def all_finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
 
 
-def finite_result(estimator):
+def finite_result(estimator: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
     """Decorate an estimator ``(traj, *args, **kwargs) -> tensor`` so that a non-finite estimate
     (float overflow of products of alpha H^k, or a CG that blew up) raises instead of returning
     inf / NaN. Under ``torch.func.vmap`` (a meta-batch with ``vmap_tasks=True``) a data-dependent
@@ -99,7 +100,7 @@ def adapted_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Param
     return adapted
 
 
-def check_data(what: str, data) -> tuple:
+def check_data(what: str, data: Any) -> tuple:
     """``data`` as an ``(inputs, targets)`` pair with finite floating entries; else raise, naming
     the tensor (``support inputs``, ``query targets``)."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):

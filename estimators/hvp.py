@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.func import grad, jvp, vjp, vmap
@@ -62,7 +63,7 @@ class PointGradients:
     docstring): all of them (``keep=True``, filled by the inner loop through :meth:`add`) or only
     the last one asked for (``keep=False``, rebuilt on demand)."""
 
-    def __init__(self, f_trn: Loss, points: torch.Tensor | list[torch.Tensor], *, keep: bool):
+    def __init__(self, f_trn: Loss, points: torch.Tensor | list[torch.Tensor], *, keep: bool) -> None:
         self.f_trn = f_trn
         self.points = points
         self.keep = keep
@@ -200,14 +201,14 @@ _FUNC_BUILDERS = {"forward": _hvp_forward, "reverse": _hvp_reverse, "revfwd": _h
 MODE_FAILURES = (RuntimeError, NotImplementedError)
 
 
-def model_hvp(mode: str, model: torch.nn.Module, f_trn: Loss, points,
+def model_hvp(mode: str, model: torch.nn.Module, f_trn: Loss, points: Any,
               grads: PointGradients | None) -> HvpFn:
     """The batched HVP ``(ks, V) -> H^{ks[j]} V[j]`` at the stored ``points`` for one mode;
     ``grads`` (the gradients with their graphs) is needed by "graph" and "auto"."""
     if mode == "auto":
-        return AutoHvp(model, f_trn, points, grads)
+        return AutoHvp(model, f_trn, points, grads)  # type: ignore[arg-type]  # given for "auto"
     if mode == "graph":
-        return _hvp_graph(grads)
+        return _hvp_graph(grads)  # type: ignore[arg-type]  # given for "graph"
     if mode == "loop":
         return _hvp_loop(f_trn, points)
     return _FUNC_BUILDERS[mode](f_trn, points)
@@ -236,7 +237,7 @@ class AutoHvp:
 
     candidates = ("graph", "forward", "reverse", "revfwd")
 
-    def __init__(self, model, f_trn: Loss, points, grads: PointGradients):
+    def __init__(self, model: Any, f_trn: Loss, points: Any, grads: PointGradients) -> None:
         self.model = model
         self.owner = None  # the Trajectory, to report the mode last used as traj.hvp_mode
         self.keep = grads.keep
@@ -282,7 +283,7 @@ class AutoHvp:
             times[mode] = time.perf_counter() - start
         if not times:
             raise RuntimeError("every HVP mode failed: " + "; ".join(failures))
-        best = min(times, key=times.get)
+        best = min(times, key=lambda m: times[m])
         return best, results[best]
 
 

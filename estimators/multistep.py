@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 from torch.func import grad, vjp
+from typing import Any
 
 from .backprop import maml
 from .errors import EstimatorInputError, adapted_parameters, check_int, check_positive
@@ -25,15 +26,15 @@ from .trajectory import Trajectory, flat_loss
 __all__ = ["multistep_maml", "resampling_meta_gradient"]
 
 
-def multistep_maml(model: torch.nn.Module, loss_fn, support, query, N: int, alpha: float, *,
+def multistep_maml(model: torch.nn.Module, loss_fn: Any, support: Any, query: Any, N: int, alpha: float, *,
                    hvp: str = "auto") -> torch.Tensor:
     """Eq. (3)/(10): the N-step MAML meta-gradient of one task, a flat vector over the adapted
     parameters (those that require grad) in the order of ``model.named_parameters()``; ``hvp`` as in :meth:`Trajectory.from_model`."""
     return maml(Trajectory.from_model(model, loss_fn, support, query, N, alpha, hvp=hvp))
 
 
-def resampling_meta_gradient(model: torch.nn.Module, loss_fn, inner_batches, hessian_batches,
-                             query, alpha: float) -> torch.Tensor:
+def resampling_meta_gradient(model: torch.nn.Module, loss_fn: Any, inner_batches: Any, hessian_batches: Any,
+                             query: Any, alpha: float) -> torch.Tensor:
     """Eq. (7): ``prod_(j=0)^(N-1) (I - alpha hess l(w_j; D_j)) grad l(w_N; T)``, increasing j.
 
     ``w_0`` is the model's parameters and ``w_(j+1) = w_j - alpha grad l(w_j; S_j)``.
@@ -71,7 +72,7 @@ def resampling_meta_gradient(model: torch.nn.Module, loss_fn, inner_batches, hes
         raise EstimatorInputError(f"the inner loop diverged (non-finite query gradient at w_N) with "
                                   f"N={N}, alpha={alpha}: need a smaller alpha or N")
     for j in reversed(range(N)):
-        _, pullback = vjp(grad(f_hess[j]), points[j])
+        _, pullback = vjp(grad(f_hess[j]), points[j])  # type: ignore[misc]  # torch's overloads
         v = v - alpha * pullback(v)[0]
     if not bool(torch.isfinite(v).all()):
         raise EstimatorInputError(f"resampling_meta_gradient is not finite in {v.dtype} with N={N}, "

@@ -28,8 +28,15 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import numpy as np
+
+#: types of the arguments: a K x d x d stack of Hessians, a length-d vector, a scalar (each given
+#: as NumPy arrays or nested lists of ints, floats, Fractions or SymPy Rationals; see above)
+Hessians = Any
+Vector = Any
+Scalar = Any
 
 __all__ = [
     "MAX_ENUMERATION_K",
@@ -219,7 +226,7 @@ def _check_stack(H: np.ndarray, name: str, ar: _Arith) -> None:
         else:
             tol = SYMMETRY_RTOL * np.max(np.abs(H[k]))
             if np.max(np.abs(asym)) > tol:
-                i, j = np.unravel_index(np.argmax(np.abs(asym)), asym.shape)
+                i, j = (int(v) for v in np.unravel_index(np.argmax(np.abs(asym)), asym.shape))
                 raise ReferenceInputError(
                     f"{name}[{k}]: not symmetric: |H[{i},{j}] - H[{j},{i}]| = "
                     f"{abs(asym[i, j]):.3g} exceeds {SYMMETRY_RTOL:g} * max|H| = {tol:.3g}")
@@ -274,20 +281,20 @@ def _P(H, alpha, i: int, ar: _Arith) -> np.ndarray:
     return out
 
 
-def product(H, alpha, i):
+def product(H: Hessians, alpha: Scalar, i: int) -> np.ndarray:
     """The matrix P^i = (I - aH^{K-i}) ... (I - aH^{K-1}) of Proposition 3.1 (P^0 = I), 0 <= i <= K."""
     ar, H, alpha, K = _hessians(H, alpha)
     i = _int_in("i", i, 0, K, f" (K = {K})")
     return ar.out(_P(H, alpha, i, ar), "product")
 
 
-def meta_gradient(H, g, alpha):
+def meta_gradient(H: Hessians, g: Vector, alpha: Scalar) -> np.ndarray:
     """The exact meta-gradient P^K g = prod_{k=0}^{K-1} (I - aH^k) g, eq. (4)."""
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     return ar.out(_P(H, alpha, K, ar) @ g, "meta_gradient")
 
 
-def first_order(g):
+def first_order(g: Vector) -> np.ndarray:
     """The first-order (FOMAML) estimate: g itself (FO equation of Section 2.2)."""
     ar, (g,) = _prepare(g=(g, 1))
     if g.shape[0] == 0:
@@ -295,7 +302,7 @@ def first_order(g):
     return ar.out(g.copy(), "first_order")
 
 
-def truncated(H, g, alpha, L):
+def truncated(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """The truncated (TruncMAML) estimate P^L g = prod_{k=K-L}^{K-1} (I - aH^k) g, eq. (5)."""
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     L = _int_in("L", L, 0, K, f" (K = {K})")
@@ -319,7 +326,7 @@ def _subset_sum(H, alpha, indices, sizes, right):
     return total
 
 
-def truncated_expansion(H, g, alpha, L):
+def truncated_expansion(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """The binomial estimate, eq. (8), by enumerating every subset k_1 < ... < k_l, l <= L.
 
     [I + sum_{l=1}^{L} sum_{0 <= k_1 < ... < k_l < K} prod_{i=1}^{l} (-aH^{k_i})] g, products
@@ -331,7 +338,7 @@ def truncated_expansion(H, g, alpha, L):
     return ar.out(_subset_sum(H, alpha, range(K), range(L + 1), g), "truncated_expansion")
 
 
-def truncated_expansion_matrix(H, alpha, L):
+def truncated_expansion_matrix(H: Hessians, alpha: Scalar, L: int) -> np.ndarray:
     """The matrix of eq. (7) truncated at L (left side of eq. (9)), by explicit enumeration."""
     ar, H, alpha, K = _hessians(H, alpha)
     L = _int_in("L", L, 0, K, f" (K = {K})")
@@ -340,7 +347,7 @@ def truncated_expansion_matrix(H, alpha, L):
     return ar.out(_subset_sum(H, alpha, range(K), range(L + 1), eye), "truncated_expansion_matrix")
 
 
-def expansion_dp(H, g, alpha, L):
+def expansion_dp(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """Eq. (8) in polynomial time: K (L+1)-row matrix products (O(K L) matrix-vector products).
 
     Elementary-symmetric recursion: with W_j^{(m)} the sum over subsets of {m, ..., K-1} of size
@@ -400,7 +407,7 @@ def _cascade(H, alpha, right, ar):
     return chain
 
 
-def operator_cascade(H, alpha, L):
+def operator_cascade(H: Hessians, alpha: Scalar, L: int) -> np.ndarray:
     """B^{L-1} ... B^0 I of Proposition 3.1, eq. (9) right side (dummy k_0 = -1), 0 <= L <= K.
 
     B^i M := P^i - a sum_{k_{L-i}=k_{L-1-i}+1}^{K-1-i} H^{k_{L-i}} M, a recursion over the free
@@ -411,7 +418,7 @@ def operator_cascade(H, alpha, L):
     return ar.out(_cascade(H, alpha, ar.eye(H.shape[1]), ar)(L, -1), "operator_cascade")
 
 
-def vector_cascade(H, g, alpha, L):
+def vector_cascade(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """B^{g,L-1} ... B^{g,0} g of Theorem 3.2, eq. (10) (dummy k_0 = -1), 0 <= L <= K.
 
     B^{g,i} v := P^i g - a sum_{k_{L-i}=k_{L-1-i}+1}^{K-1-i} H^{k_{L-i}} v.
@@ -421,7 +428,7 @@ def vector_cascade(H, g, alpha, L):
     return ar.out(_cascade(H, alpha, g, ar)(L, -1), "vector_cascade")
 
 
-def intermediate_v(H, g, alpha, l, k):
+def intermediate_v(H: Hessians, g: Vector, alpha: Scalar, l: int, k: int) -> np.ndarray:
     """v^{l,k} of eq. (23a): B^{g,l-1} ... B^{g,0} g with k_{L-l} = k - 1; v^{0,k} = g.
 
     Defined for 0 <= l <= K and 0 <= k <= K+1 (k >= K-l+1 gives the empty sum: P^{l-1} g).
@@ -432,7 +439,7 @@ def intermediate_v(H, g, alpha, l, k):
     return ar.out(_cascade(H, alpha, g, ar)(l, k - 1), "intermediate_v")
 
 
-def lemma_a4(H, alpha, L):
+def lemma_a4(H: Hessians, alpha: Scalar, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of Lemma A.4, eq. (20), for 1 <= L <= K:
     B^{L-1} ... B^0 I  and  P^L - a sum_{k_1=0}^{K-L-1} H^{k_1} B^{L-2} ... B^0 I."""
     ar, H, alpha, K = _hessians(H, alpha)
@@ -454,7 +461,7 @@ def _lemma_a5_sides(H, g, alpha, l, L, v_level):
     return ar.out(lhs, "lemma_a5"), ar.out(chain(n, K - l - 1), "lemma_a5")
 
 
-def lemma_a5(H, g, alpha, l, L):
+def lemma_a5(H: Hessians, g: Vector, alpha: Scalar, l: int, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of Lemma A.5, eq. (25), as printed: P^l g and v^{l-1,K-l}, 1 <= l < L <= K.
 
     False as printed (docs/errata.md); see :func:`lemma_a5_corrected`.
@@ -462,7 +469,7 @@ def lemma_a5(H, g, alpha, l, L):
     return _lemma_a5_sides(H, g, alpha, l, L, v_level=-1)
 
 
-def lemma_a5_corrected(H, g, alpha, l, L):
+def lemma_a5_corrected(H: Hessians, g: Vector, alpha: Scalar, l: int, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of Lemma A.5 as its proof ends: P^l g and v^{l,K-l}, 1 <= l < L <= K."""
     return _lemma_a5_sides(H, g, alpha, l, L, v_level=0)
 
@@ -489,7 +496,7 @@ def _lemma_b4_sides(H, g, alpha, L, printed: bool):
     return ar.out(lhs, "lemma_b4"), ar.out(rhs, "lemma_b4")
 
 
-def lemma_b4(H, g, alpha, L):
+def lemma_b4(H: Hessians, g: Vector, alpha: Scalar, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of Lemma B.4 in the form its proof derives, eq. (33), for 1 <= L < K:
 
     P^K g - (eq. (8))  and  sum_{l=1}^{K-L} [sum_{0<=k_1<...<k_L<=K-1-l} prod_{i=1}^{L}
@@ -498,7 +505,7 @@ def lemma_b4(H, g, alpha, L):
     return _lemma_b4_sides(H, g, alpha, L, printed=False)
 
 
-def lemma_b4_printed(H, g, alpha, L):
+def lemma_b4_printed(H: Hessians, g: Vector, alpha: Scalar, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of Lemma B.4 as printed, with prod_{i=1}^{l} (not ^{L}) inside the bracket.
 
     Only defined where l <= L for every l = 1..K-L, i.e. K <= 2L (docs/errata.md).
@@ -522,7 +529,7 @@ def _algorithm_1(hvp, g, alpha, K: int, L: int):
     return v[0]
 
 
-def algorithm_1_printed(H, g, alpha, L, H_K):
+def algorithm_1_printed(H: Hessians, g: Vector, alpha: Scalar, L: int, H_K: Any) -> np.ndarray:
     """Algorithm 1 exactly as printed, L in {1, ..., K-1}.
 
     Its HVP u^{l,k} is taken at phi^k for k = L-l..K-l, so it reads H^1..H^K: the Hessian
@@ -541,7 +548,7 @@ def algorithm_1_printed(H, g, alpha, L, H_K):
     return ar.out(_algorithm_1(lambda k, v: H_all[k] @ v, g, alpha, K, L), "algorithm_1_printed")
 
 
-def algorithm_1_corrected(H, g, alpha, L):
+def algorithm_1_corrected(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """Algorithm 1 with its HVP corrected to u^{l,k} = H^{k-1} v^{l,k}; equals eq. (8), 0 <= L <= K."""
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     L = _int_in("L", L, 0, K, f" (K = {K})")
@@ -565,7 +572,7 @@ def _lower_ones(n: int, strict: bool, ar: _Arith) -> np.ndarray:
     return T.astype(object) if ar.exact else T.astype(np.float64)
 
 
-def algorithm_2_printed(H, g, alpha, L):
+def algorithm_2_printed(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """Algorithm 2 exactly as printed: T strictly lower-triangular ones, L in {1, ..., K-1}."""
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     L = _int_in("L", L, 1, K - 1, f" (K = {K}; Algorithm 2's input 'L in {{1, ..., K-1}}')")
@@ -573,7 +580,7 @@ def algorithm_2_printed(H, g, alpha, L):
     return ar.out(_algorithm_2(H, g, alpha, K, L, T, ar), "algorithm_2_printed")
 
 
-def algorithm_2_corrected(H, g, alpha, L):
+def algorithm_2_corrected(H: Hessians, g: Vector, alpha: Scalar, L: int) -> np.ndarray:
     """Algorithm 2 with T lower-triangular ones including the diagonal; equals eq. (8), 0 <= L <= K."""
     ar, H, g, alpha, K = _trajectory(H, g, alpha)
     L = _int_in("L", L, 0, K, f" (K = {K})")
@@ -585,7 +592,7 @@ def algorithm_2_corrected(H, g, alpha, L):
 # the hybrid binom-trunc estimator (Appendix D.1) and iMAML
 
 
-def hybrid(H, g, alpha, L, C):
+def hybrid(H: Hessians, g: Vector, alpha: Scalar, L: int, C: int) -> np.ndarray:
     """The hybrid binom-trunc estimate, eq. (39), by explicit enumeration, 0 <= L <= C <= K:
 
     [I + sum_{l=1}^{L} sum_{K-C <= k_1 < ... < k_l < K} prod_{i=1}^{l} (-aH^{k_i})] g.
@@ -607,7 +614,7 @@ def _imaml_inputs(H_K, g, lam):
     return ar, A, g
 
 
-def _solve_exact(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _solve_exact(A: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """Solve A x = b over the rationals by Gauss-Jordan elimination; None if A is singular."""
     d = A.shape[0]
     M = np.concatenate([A, b[:, None]], axis=1)
@@ -623,7 +630,7 @@ def _solve_exact(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     return M[:, d].copy()
 
 
-def imaml_exact(H_K, g, lam):
+def imaml_exact(H_K: Any, g: Vector, lam: Scalar) -> np.ndarray:
     """The implicit meta-gradient (I + H_K / lam)^{-1} g (iMAML, Rajeswaran et al. 2019), by an
     exact solve (Gauss-Jordan over the rationals in exact mode, LAPACK in float mode)."""
     ar, A, g = _imaml_inputs(H_K, g, lam)
@@ -637,7 +644,7 @@ def imaml_exact(H_K, g, lam):
     return ar.out(x, "imaml_exact")
 
 
-def imaml_cg(H_K, g, lam, steps, x0="zero"):
+def imaml_cg(H_K: Any, g: Vector, lam: Scalar, steps: int, x0: Any = "zero") -> np.ndarray:
     """``steps`` iterations of conjugate gradient on (I + H_K / lam) x = g from x0 = 0 or x0 = g.
 
     Standard CG (Hestenes-Stiefel): r = g - A x, p = r; a = r.r / p.Ap, x += a p, r -= a Ap,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Dual:
 
     __slots__ = ("du", "re")
 
-    def __init__(self, re, du=0):
+    def __init__(self, re: Any, du: Any = 0) -> None:
         self.re, self.du = re, du
 
     @staticmethod
@@ -132,7 +133,7 @@ def _derivative(x):
 # exact linear algebra (any field: Fractions or Duals)
 
 
-def solve(A, b) -> list:
+def solve(A: Any, b: Any) -> list:
     """The solution x of ``A x = b`` by Gaussian elimination with exact pivoting (nonzero pivot).
 
     ``A`` is n x n and ``b`` length n, entries Fractions or Duals; a singular ``A`` raises.
@@ -151,7 +152,7 @@ def solve(A, b) -> list:
     return [M[i][n] / M[i][i] for i in range(n)]
 
 
-def conjugate_gradient(A, b, steps: int) -> list:
+def conjugate_gradient(A: Any, b: Any, steps: int) -> list:
     """``steps`` plain CG iterations for ``A u = b`` from u = 0, exactly (stops at a zero residual).
 
     u += a p, r -= a A p with a = r.r / p.A p; p = r + (r'.r' / r.r) p. A zero curvature p.A p
@@ -209,7 +210,7 @@ def _matrix(name, x) -> list:
 # Lemma 1's matrices, for any model
 
 
-def lemma1_H(theta, g_tr, hessian) -> list:
+def lemma1_H(theta: Any, g_tr: Any, hessian: Any) -> list:
     """H_t(v) of Lemma 1: ``grad^2 L^tr(v) + blockdiag(D^{-1}, (D^{-1} + 2 diag(grad_d L^tr(v)))^2 / 2)``.
 
     ``theta = [m; d]``, ``g_tr = grad L^tr(v)`` (length 2d), ``hessian = grad^2 L^tr(v)`` (2d x 2d).
@@ -222,7 +223,7 @@ def lemma1_H(theta, g_tr, hessian) -> list:
     return H
 
 
-def eq11_G(theta, g_tr) -> list:
+def eq11_G(theta: Any, g_tr: Any) -> list:
     """G_t(v) of eq. (11): ``[[D^{-1}, 0], [-diag(grad_m L^tr(v)) D^{-1}, D^{-2} / 2]]``."""
     d = len(theta) // 2
     G = [[Fraction(0)] * (2 * d) for _ in range(2 * d)]
@@ -233,7 +234,7 @@ def eq11_G(theta, g_tr) -> list:
     return G
 
 
-def kl(v, theta) -> Dual:
+def kl(v: Any, theta: Any) -> Dual:
     """KL(N(m_t, diag d_t) || N(m, diag d)) as a :class:`Dual`: exact derivative, value dropped
     (``re = None``: it has logarithms). ``v = [m_t; d_t]``, ``theta = [m; d]``."""
     d = len(v) // 2
@@ -245,14 +246,14 @@ def kl(v, theta) -> Dual:
     return total
 
 
-def kl_gradient(v, theta) -> list:
+def kl_gradient(v: Any, theta: Any) -> list:
     """grad_v KL(q(.; v) || p(.; theta)) = [(m_t - m) / d ; (1/d - 1/d_t) / 2] (any field)."""
     d = len(v) // 2
     return ([(v[i] - theta[i]) / theta[d + i] for i in range(d)]
             + [(Fraction(1) / theta[d + i] - Fraction(1) / v[d + i]) / 2 for i in range(d)])
 
 
-def gd_iterates(train_gradient, theta, alpha, K: int, v0) -> list:
+def gd_iterates(train_gradient: Any, theta: Any, alpha: Any, K: int, v0: Any) -> list:
     """``v^0..v^K`` of GD on problem (5): ``v <- v - alpha (grad L^tr(v) + grad_v KL(q_v || p_theta))``.
 
     ``train_gradient(v)`` is grad L^tr (any field); a step that makes a variance <= 0 raises.
@@ -270,7 +271,7 @@ def gd_iterates(train_gradient, theta, alpha, K: int, v0) -> list:
     return out
 
 
-def forward_derivatives(fn, x) -> list:
+def forward_derivatives(fn: Any, x: Any) -> list:
     """``[d fn(x + t e_j) / dt at t = 0 for each j]`` by exact forward mode (:class:`Dual`).
 
     ``fn`` maps a list to a number or to a list; the result is a list (of numbers or of lists).
@@ -334,14 +335,14 @@ class LinearGaussian:
         spread = sum((d_t[i] * sum((x * x for x in X[i]), Fraction(0)) for i in range(d)), 0)
         return (residual + spread) / (2 * sigma2)
 
-    def val_loss(self, v, theta):
+    def val_loss(self, v: Any, theta: Any) -> Any:
         """L^val(v, theta) (module docstring); with Dual inputs its derivative is exact (with
         ``kappa != 0`` the value is dropped, ``re = None``: it has logarithms)."""
         d = self.d
         nll = self._expected_nll(self.X_val, self.y_val, self.sigma2, v[:d], v[d:])
         return nll + self.kappa * kl(v, theta) if self.kappa else nll
 
-    def train_gradient(self, v) -> list:
+    def train_gradient(self, v: Any) -> list:
         """grad L^tr(v) = [(X X^T m_t - X y) / sigma2 ; diag(X X^T) / (2 sigma2)] (by hand)."""
         d, G = self.d, self._gram(self.X)
         Xy = [sum((a * b for a, b in zip(self.X[i], self.y)), Fraction(0)) for i in range(d)]
@@ -356,7 +357,7 @@ class LinearGaussian:
 
     # -- the inner level -----------------------------------------------------------------------
 
-    def inner_loop(self, theta, alpha, K: int, v0=None) -> list:
+    def inner_loop(self, theta: Any, alpha: Any, K: int, v0: Any = None) -> list:
         """The K + 1 GD iterates ``v^0..v^K`` on problem (5); ``v^0 = theta`` unless given."""
         theta = self._theta(theta)
         alpha = _fraction("alpha", alpha)
@@ -364,7 +365,7 @@ class LinearGaussian:
             raise ReferenceBayesError(f"alpha={alpha}, K={K!r}: need alpha > 0 and an integer K >= 1")
         return gd_iterates(self.train_gradient, theta, alpha, K, theta if v0 is None else self._v("v0", v0))
 
-    def vi_optimum(self, theta) -> list:
+    def vi_optimum(self, theta: Any) -> list:
         """v* = [m*; d*]: eq. (20a), and eq. (20b) as corrected (``1/sigma2``, not ``1/(2 sigma2)``).
 
         m* solves (X X^T / sigma2 + D^{-1}) m* = D^{-1} m + X y / sigma2; d*_i = 1/([X X^T]_ii/sigma2 + 1/d_i).
@@ -376,7 +377,7 @@ class LinearGaussian:
         m_star = solve(A, [m[i] / dv[i] + Xy[i] / self.sigma2 for i in range(d)])
         return m_star + [1 / A[i][i] for i in range(d)]
 
-    def posterior_precision(self, theta) -> list:
+    def posterior_precision(self, theta: Any) -> list:
         """The exact posterior's precision ``X X^T / sigma2 + D^{-1}`` (Bayes' rule for eq. (19));
         the posterior is N(m*, its inverse). d*_i of :meth:`vi_optimum` is 1 / its i-th diagonal entry."""
         return self._precision(self._theta(theta)[self.d:])
@@ -388,7 +389,7 @@ class LinearGaussian:
 
     # -- meta-gradients --------------------------------------------------------------------------
 
-    def oracle_meta_gradient(self, theta) -> list:
+    def oracle_meta_gradient(self, theta: Any) -> list:
         """grad_theta L^val(v*(theta), theta): eq. (21)'s left side, differentiating the closed form."""
         return forward_derivatives(lambda t: self.val_loss(self.vi_optimum(t), t), self._theta(theta))
 
@@ -399,35 +400,36 @@ class LinearGaussian:
         start = None if v0 is None else self._v("v0", v0)
         return theta, lambda t: gd_iterates(self.train_gradient, t, alpha, K, t if start is None else start)[-1]
 
-    def explicit_meta_gradient(self, theta, alpha, K: int, v0=None) -> list:
+    def explicit_meta_gradient(self, theta: Any, alpha: Any, K: int, v0: Any = None) -> list:
         """grad_theta L^val(v^K(theta), theta) through the K GD steps (eq. (9), v^0 = theta unless
         a fixed ``v0`` is given)."""
         theta, inner = self._unrolled(theta, alpha, K, v0)
         return forward_derivatives(lambda t: self.val_loss(inner(t), t), theta)
 
-    def inner_jacobian(self, theta, alpha, K: int, v0=None) -> list:
+    def inner_jacobian(self, theta: Any, alpha: Any, K: int, v0: Any = None) -> list:
         """nabla A_hat(theta): row j is d v^K / d theta_j (the transposed Jacobian, eq. (7)'s convention)."""
         theta, inner = self._unrolled(theta, alpha, K, v0)
         return forward_derivatives(inner, theta)
 
-    def val_gradients(self, v, theta) -> tuple[list, list]:
+    def val_gradients(self, v: Any, theta: Any) -> tuple[list, list]:
         """(nabla_1 L^val(v, theta), nabla_2 L^val(v, theta)) by exact forward mode."""
         v, theta = self._v("v", v), self._theta(theta)
         n = len(v)
         both = forward_derivatives(lambda x: self.val_loss(x[:n], x[n:]), v + theta)
         return both[:n], both[n:]
 
-    def H_matrix(self, theta, v) -> list:
+    def H_matrix(self, theta: Any, v: Any) -> list:
         """H_t(v) of Lemma 1 for this model (:func:`lemma1_H`)."""
         theta, v = self._theta(theta), self._v("v", v)
         return lemma1_H(theta, self.train_gradient(v), self.train_hessian())
 
-    def G_matrix(self, theta, v) -> list:
+    def G_matrix(self, theta: Any, v: Any) -> list:
         """G_t(v) of eq. (11) for this model (:func:`eq11_G`)."""
         theta, v = self._theta(theta), self._v("v", v)
         return eq11_G(theta, self.train_gradient(v))
 
-    def implicit_meta_gradient(self, theta, v_hat, u=None, steps: int | None = None) -> list:
+    def implicit_meta_gradient(self, theta: Any, v_hat: Any, u: Any = None,
+                               steps: int | None = None) -> list:
         """The generalized implicit gradient: G(v_hat) u + nabla_2 L^val(v_hat, theta), eq. (17).
 
         ``u`` is given, or ``steps`` exact CG iterations on H(v_hat) u = nabla_1 L^val(v_hat, theta)

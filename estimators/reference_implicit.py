@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 from math import isqrt
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def _fraction(x, name: str) -> Fraction:
     raise ReferenceInputError(f"{name}: entry {x!r} of type {type(x).__name__} is not a rational number")
 
 
-def exact_array(value, name: str, ndim: int) -> np.ndarray:
+def exact_array(value: Any, name: str, ndim: int) -> Any:
     """``value`` as an object array of Fractions with ``ndim`` dimensions (0: a Fraction)."""
     arr = np.array(value, dtype=object)
     if arr.ndim != ndim:
@@ -104,7 +105,7 @@ def _vector(v, name: str, d: int) -> np.ndarray:
     return v
 
 
-def quadratic_gradient(C, c) -> GradFn:
+def quadratic_gradient(C: Any, c: Any) -> GradFn:
     """The gradient phi -> C phi + c of the test loss 1/2 phi^T C phi + c^T phi (C symmetric)."""
     C = exact_array(C, "C", 2)
     c = _vector(c, "c", C.shape[0])
@@ -113,7 +114,7 @@ def quadratic_gradient(C, c) -> GradFn:
     return lambda phi: C @ phi + c
 
 
-def inner_solution(A, b, theta, lam) -> np.ndarray:
+def inner_solution(A: Any, b: Any, theta: Any, lam: Any) -> np.ndarray:
     """Alg*_i(theta) = argmin_phi 1/2 phi^T A phi + b^T phi + lam/2 ||phi - theta||^2
     = (A + lam I)^{-1} (lam theta - b) (iMAML appendix F.1), A + lam I positive definite."""
     A, lam = _quadratic(A, lam)
@@ -122,21 +123,22 @@ def inner_solution(A, b, theta, lam) -> np.ndarray:
     return imaml_exact(A, theta - b / lam, lam)  # (I + A/lam)^{-1} (theta - b/lam)
 
 
-def implicit_jacobian(A, lam) -> np.ndarray:
+def implicit_jacobian(A: Any, lam: Any) -> np.ndarray:
     """dAlg*_i(theta)/dtheta = (I + A/lam)^{-1} (Lemma 1), column by column."""
     A, lam = _quadratic(A, lam)
     eye = _eye(A.shape[0])
     return np.stack([imaml_exact(A, eye[:, j], lam) for j in range(A.shape[0])], axis=1)
 
 
-def quadratic_meta_gradient(A, b, theta, lam, test_grad: GradFn) -> np.ndarray:
+def quadratic_meta_gradient(A: Any, b: Any, theta: Any, lam: Any, test_grad: GradFn) -> np.ndarray:
     """d_theta L_i(Alg*_i(theta)) = (I + A/lam)^{-1} grad L_i(Alg*_i(theta)) (eq. (6); F.1)."""
     phi = inner_solution(A, b, theta, lam)
     A, lam = _quadratic(A, lam)
     return imaml_exact(A, _vector(test_grad(phi), "test_grad(phi)", A.shape[0]), lam)
 
 
-def maml_regularized(A, b, theta, lam, alpha, K: int, test_grad: GradFn) -> np.ndarray:
+def maml_regularized(A: Any, b: Any, theta: Any, lam: Any, alpha: Any, K: int,
+                     test_grad: GradFn) -> np.ndarray:
     """MAML's meta-gradient in the explicitly regularised setting (iMAML Appendix A): K steps
     phi <- phi - alpha grad_phi G_i(phi, theta) from phi = theta, differentiated in forward mode
     (J <- J - alpha (A J + lam (J - I)), J = dphi/dtheta), then J^T grad L_i(phi^K)."""
@@ -155,7 +157,7 @@ def maml_regularized(A, b, theta, lam, alpha, K: int, test_grad: GradFn) -> np.n
     return J.T @ _vector(test_grad(phi), "test_grad(phi)", d)
 
 
-def nesterov(Q, q, beta, mu, steps: int) -> np.ndarray:
+def nesterov(Q: Any, q: Any, beta: Any, mu: Any, steps: int) -> np.ndarray:
     """Nesterov's accelerated method for f(x) = 1/2 x^T Q x - q^T x (mu <= spectrum(Q) <= beta),
     the constant-momentum form for strongly convex functions (Bubeck 2015, Thm 3.18):
     x_1 = y_1 = 0; y_{s+1} = x_s - grad f(x_s) / beta; x_{s+1} = (1 + c) y_{s+1} - c y_s with
@@ -182,7 +184,7 @@ def nesterov(Q, q, beta, mu, steps: int) -> np.ndarray:
     return y
 
 
-def cg_residuals(H_K, g, lam, steps: int, x0: str = "zero") -> list[np.ndarray]:
+def cg_residuals(H_K: Any, g: Any, lam: Any, steps: int, x0: str = "zero") -> list[np.ndarray]:
     """r_k = g - (I + H_K/lam) x_k for k = 0..steps, x_k the CG iterates of
     :func:`estimators.reference.imaml_cg` (recomputed from each iterate, not by the recursion)."""
     H_K, lam = exact_array(H_K, "H_K", 2), exact_array(lam, "lam", 0)

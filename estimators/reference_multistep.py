@@ -29,6 +29,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Dual:
 
     __slots__ = ("eps", "re")
 
-    def __init__(self, re, eps=0):
+    def __init__(self, re: Any, eps: Any = 0) -> None:
         self.re, self.eps = Fraction(re), Fraction(eps)
 
     @staticmethod
@@ -132,7 +133,7 @@ class PolynomialLoss:
     ``terms`` maps exponent tuples (length d) to coefficients (ints, Fractions or 'p/q').
     """
 
-    def __init__(self, terms: Mapping[tuple[int, ...], object], d: int):
+    def __init__(self, terms: Mapping[tuple[int, ...], object], d: int) -> None:
         if not isinstance(d, int) or d < 1:
             raise ReferenceInputError(f"d={d!r} must be an integer >= 1")
         self.d = d
@@ -158,9 +159,9 @@ class PolynomialLoss:
                 out[m[:i] + (m[i] - 1,) + m[i + 1:]] = c * m[i]
         return PolynomialLoss(out, self.d)
 
-    def value(self, x):
+    def value(self, x: Any) -> Any:
         """``l(x)`` for a length-d sequence of rationals or :class:`Dual` numbers."""
-        total = 0
+        total: Any = 0
         for m, c in self.terms.items():
             t = c
             for xi, e in zip(x, m):
@@ -169,12 +170,12 @@ class PolynomialLoss:
             total = total + t
         return total
 
-    def gradient(self, x) -> np.ndarray:
+    def gradient(self, x: Any) -> np.ndarray:
         if self._grad is None:
             self._grad = [self.partial(i) for i in range(self.d)]
         return np.array([p.value(x) for p in self._grad], dtype=object)
 
-    def hessian(self, x) -> np.ndarray:
+    def hessian(self, x: Any) -> np.ndarray:
         if self._grad is None:
             self._grad = [self.partial(i) for i in range(self.d)]
         return np.array([[p.partial(k).value(x) for k in range(self.d)] for p in self._grad],
@@ -191,7 +192,7 @@ class RidgeLoss:
     The Hessians at two points commute only if ``a`` is an eigenvector of ``A`` (or c = 0).
     """
 
-    def __init__(self, A, b, a, c, lo, hi):
+    def __init__(self, A: Any, b: Any, a: Any, c: Any, lo: Any, hi: Any) -> None:
         self.a = _vector("a", a)
         self.d = d = self.a.shape[0]
         self.A = _matrix("A", A, d)
@@ -212,16 +213,16 @@ class RidgeLoss:
         p0, p1 = edge ** 3 / 6, edge ** 2 / 2
         return (p0 + p1 * s + edge * s ** 2 * Fraction(1, 2), p1 + edge * s, 0 * s + edge)[order]
 
-    def value(self, x):
+    def value(self, x: Any) -> Any:
         t = _dot(self.a, x)
         return Fraction(1, 2) * _dot(x, _matvec(self.A, x)) + _dot(self.b, x) + self.c * self._phi(t, 0)
 
-    def gradient(self, x) -> np.ndarray:
+    def gradient(self, x: Any) -> np.ndarray:
         t = _dot(self.a, x)
         s = self.c * self._phi(t, 1)
         return _matvec(self.A, x) + self.b + np.array([s * ai for ai in self.a], dtype=object)
 
-    def hessian(self, x) -> np.ndarray:
+    def hessian(self, x: Any) -> np.ndarray:
         s = self.c * self._phi(_dot(self.a, x), 2)
         return self.A + s * np.outer(self.a, self.a)
 
@@ -271,7 +272,7 @@ def _check_N(N) -> int:
     return N
 
 
-def inner_path(losses, theta, alpha, N: int | None = None) -> list[np.ndarray]:
+def inner_path(losses: Any, theta: Any, alpha: Any, N: int | None = None) -> list[np.ndarray]:
     """The exact inner GD path ``w_0 = theta, w_(j+1) = w_j - alpha grad l_j(w_j)`` (eqs. (1), (6),
     (9)): ``losses`` is one loss (then ``N`` steps) or a list of N per-step losses."""
     steps = _losses("losses", losses, None if N is None else _check_N(N))
@@ -282,7 +283,7 @@ def inner_path(losses, theta, alpha, N: int | None = None) -> list[np.ndarray]:
     return w
 
 
-def meta_gradient_unrolled(trn, val, theta, alpha, N: int) -> np.ndarray:
+def meta_gradient_unrolled(trn: Any, val: Any, theta: Any, alpha: Any, N: int) -> np.ndarray:
     """``grad_theta val(w_N(theta))`` by exact forward-mode differentiation of the unrolled loop.
 
     One pass per coordinate: theta + eps e_k is pushed through the N steps as dual numbers, and
@@ -300,7 +301,8 @@ def meta_gradient_unrolled(trn, val, theta, alpha, N: int) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def meta_gradient_product(trn, val, theta, alpha, N: int, *, order: str = "increasing") -> np.ndarray:
+def meta_gradient_product(trn: Any, val: Any, theta: Any, alpha: Any, N: int, *,
+                          order: str = "increasing") -> np.ndarray:
     """Eq. (3)/(10): ``prod_j (I - alpha H(w_j)) grad val(w_N)`` with exact Hessians of ``trn``.
 
     ``order="increasing"``: ``(I - aH(w_0)) (I - aH(w_1)) ... (I - aH(w_(N-1))) g`` (the factor of
@@ -320,7 +322,8 @@ def meta_gradient_product(trn, val, theta, alpha, N: int, *, order: str = "incre
     return M.dot(val.gradient(w[N]))
 
 
-def resampling_meta_gradient(inner_losses, hessian_losses, query_loss, theta, alpha) -> np.ndarray:
+def resampling_meta_gradient(inner_losses: Any, hessian_losses: Any, query_loss: Any, theta: Any,
+                             alpha: Any) -> np.ndarray:
     """Eq. (7): ``prod_(j=0)^(N-1) (I - alpha hess l(w_j; D_j)) grad l(w_N; T)`` (increasing j),
     where ``w_(j+1) = w_j - alpha grad l(w_j; S_j)``: N inner losses S_j, N Hessian losses D_j,
     the query loss T. With every S_j = D_j = S it is eq. (12), the finite-sum meta-gradient."""
@@ -336,7 +339,8 @@ def resampling_meta_gradient(inner_losses, hessian_losses, query_loss, theta, al
     return v
 
 
-def meta_gradient_symbolic(trn: PolynomialLoss, val: PolynomialLoss, theta, alpha, N: int) -> np.ndarray:
+def meta_gradient_symbolic(trn: PolynomialLoss, val: PolynomialLoss, theta: Any, alpha: Any,
+                           N: int) -> np.ndarray:
     """``grad_theta val(w_N(theta))`` by SymPy: the N steps composed symbolically, differentiated,
     and evaluated at ``theta`` (polynomial losses; the degree grows like 2^N, so keep N small)."""
     import sympy

@@ -27,6 +27,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.func import vmap
@@ -47,9 +48,10 @@ ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-def meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
-                  estimator: str | Callable[..., torch.Tensor] = "binom", *, hvp: str = "auto",
-                  vmap_tasks: bool = False, group=None, **options) -> tuple[torch.Tensor, float]:
+def meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable, K: int,
+                  alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                  hvp: str = "auto", vmap_tasks: bool = False, group: Any = None,
+                  **options: Any) -> tuple[torch.Tensor, float]:
     """The mean over ``tasks`` (``(support, query)`` pairs) of the chosen estimate, as a flat vector
     over the adapted parameters in the order of ``model.named_parameters()``, and the mean
     validation loss at phi^K.
@@ -66,10 +68,10 @@ def meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alph
     return mean.vec, mean.loss
 
 
-def accumulate_meta_gradient(model: torch.nn.Module, loss_fn, tasks: Iterable, K: int, alpha: float,
-                             estimator: str | Callable[..., torch.Tensor] = "binom", *,
-                             hvp: str = "auto", vmap_tasks: bool = False, group=None,
-                             **options) -> float:
+def accumulate_meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable,
+                             K: int, alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                             hvp: str = "auto", vmap_tasks: bool = False, group: Any = None,
+                             **options: Any) -> float:
     """Add the meta-batch mean estimate (see :func:`meta_gradient`) to the ``.grad`` of every
     adapted parameter (creating it if None), so that any ``torch.optim`` optimizer can step.
     Parameters that do not require grad are left alone. Returns the mean validation loss at
@@ -103,9 +105,9 @@ class MetaObjective(torch.nn.Module):
     arguments are those of :func:`meta_gradient`, checked here, once.
     """
 
-    def __init__(self, model: torch.nn.Module, loss_fn, K: int, alpha: float,
-                 estimator: str | Callable[..., torch.Tensor] = "binom", *, hvp: str = "auto",
-                 vmap_tasks: bool = False, **options):
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], K: int,
+                 alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
+                 hvp: str = "auto", vmap_tasks: bool = False, **options: Any) -> None:
         super().__init__()
         if not isinstance(model, torch.nn.Module):
             raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
@@ -132,9 +134,7 @@ class MetaObjective(torch.nn.Module):
         counts = distributed.union_counts(part.n, part.loss_sum, part.d, failure, ddp.process_group,
                                           _device(self.model))
         # DDP averages the ranks' gradients: rank r contributes (its task sum) * world / n_total
-        mean = _Mean(part.total / counts.n * counts.world, counts.loss_sum / counts.n,
-                     part.names, part.shapes)
-        return _surrogate(self.model, mean)
+        return _surrogate(self.model, part.mean(counts.loss_sum / counts.n, counts.n / counts.world))
 
 
 # -- the meta-batch --------------------------------------------------------------------------------
@@ -153,6 +153,13 @@ class _Sum:
     def d(self) -> int:
         return 0 if self.total is None else self.total.shape[0]
 
+    def mean(self, loss: float, divisor: float, total: torch.Tensor | None = None) -> _Mean:
+        """``total`` (by default this rank's) / ``divisor``, with the loss ``loss``; only for a sum
+        over at least one task (the callers refuse an empty meta-batch first, on every rank)."""
+        total = self.total if total is None else total
+        assert total is not None and self.names is not None and self.shapes is not None
+        return _Mean(total / divisor, loss, self.names, self.shapes)
+
 
 @dataclass
 class _Mean:
@@ -170,13 +177,14 @@ def _meta_batch_mean(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks
                                  options, catch=False)
         if part.n == 0:
             raise EstimatorInputError("tasks is empty: need at least one (support, query) pair")
-        return _Mean(part.total / part.n, part.loss_sum / part.n, part.names, part.shapes)
+        return part.mean(part.loss_sum / part.n, part.n)
     distributed.check_group(group)
     part, failure = _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, options)
     counts = distributed.union_counts(part.n, part.loss_sum, part.d, failure, group,
                                       _device(model))
+    assert part.total is not None  # union_counts raised on every rank if one had no task
     total = distributed.all_reduce_sum(part.total, group)
-    return _Mean(total / counts.n, counts.loss_sum / counts.n, part.names, part.shapes)
+    return part.mean(counts.loss_sum / counts.n, counts.n, total)
 
 
 def _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, options, *,
@@ -245,7 +253,7 @@ def _vmapped_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str
                 raise EstimatorInputError(f"{what} {part} have shapes {sorted(shapes)}: vmap_tasks=True "
                                           "needs tasks of equal shapes")
             stacked.append(torch.stack(parts))
-    covered = {}
+    covered: dict[str, Any] = {}
 
     def one_task(x_s, y_s, x_q, y_q):
         traj = Trajectory._from_model(model, loss_fn, (x_s, y_s), (x_q, y_q), K, alpha, hvp)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ class Trajectory:
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
                  has_final_hessian: bool, names: list[str], shapes: list[torch.Size],
-                 hvp_mode: str, val_loss: float | None = None, schedule: str = "stages"):
+                 hvp_mode: str, val_loss: float | None = None, schedule: str = "stages") -> None:
         self.alpha = alpha
         self.g = g
         self.K = K
@@ -148,7 +149,7 @@ class Trajectory:
         if not all_finite(traj.g):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")
-        traj.val_loss = float(traj.val_loss)
+        traj.val_loss = float(traj.val_loss)  # type: ignore[arg-type]  # set by _from_model
         return traj
 
     @classmethod
@@ -206,20 +207,22 @@ class Trajectory:
         if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
             check_reproduced("support", trn_loss, first_loss, model)
         if hvp != "graph":  # torch.func indexes the points as one tensor
-            points = torch.stack(points)
+            points = torch.stack(points)  # type: ignore[assignment]
         if grads is not None:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
                    has_final_hessian=True, names=names, shapes=shapes, hvp_mode=hvp,
-                   val_loss=val_loss,  # "loop" recomputes every gradient either way: keep its order
+                   val_loss=val_loss,  # type: ignore[arg-type]  # a tensor until from_model's float()
+                   # "loop" recomputes every gradient either way: keep its order
                    schedule="stages" if hvp == "loop" else "points")
         if hvp == "auto":
-            traj._hvp_fn.owner = traj  # so the mode used can be reported as traj.hvp_mode
+            # so the mode used can be reported as traj.hvp_mode
+            traj._hvp_fn.owner = traj  # type: ignore[attr-defined]
         return traj
 
     # -- the one operation estimators use -------------------------------------------------------
 
-    def hvp(self, ks, V: torch.Tensor) -> torch.Tensor:
+    def hvp(self, ks: Any, V: torch.Tensor) -> torch.Tensor:
         """Row j of the result is ``H^{ks[j]} V[j]``; all rows at once (``V`` is n x d)."""
         ks = torch.as_tensor(ks, device=self.g.device)
         integer = not (ks.is_floating_point() or ks.is_complex() or ks.dtype == torch.bool)

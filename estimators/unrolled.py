@@ -8,6 +8,9 @@ respect to theta (eq. (2)/(3)). Its memory grows linearly in K; that is the poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch.func import functional_call
 
@@ -25,8 +28,8 @@ from .errors import (
 __all__ = ["maml_autograd"]
 
 
-def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
-                  return_loss: bool = False):
+def maml_autograd(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], support: Any, query: Any,
+                  K: int, alpha: float, *, return_loss: bool = False) -> Any:
     """grad_theta l_val(phi^K(theta)) with phi^{k+1} = phi^k - alpha grad l_trn(phi^k), phi^0 = theta.
 
     theta is the parameters of ``model.named_parameters()`` that require grad; frozen ones
@@ -55,7 +58,7 @@ def maml_autograd(model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
             raise EstimatorInputError(f"loss_fn on the {what} set did not return a scalar tensor")
         return value
 
-    first = {what: check_deterministic(what, lambda d=data, w=what: loss(theta, d, w), model, {},
+    first = {what: check_deterministic(what, lambda d=data, w=what: loss(theta, d, w), model, {},  # type: ignore[misc]
                                        theta[0].device)  # autograd may write buffers: {}
              for what, data in (("support", support), ("query", query))}
     with torch.enable_grad():

@@ -16,7 +16,10 @@ from test_bounds_formulas import reference_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_2 = dict(K=5, alpha=Fraction(1, 4), H=1, h=Fraction(1, 10), M=1)
-ROW_KEYS = {"theorem", "K", "L", "alpha", "H", "h", "M", "applicable", "reason", "fo", "trunc", "binom"}
+ROW_KEYS = {"theorem", "K", "L", "alpha", "H", "h", "M", "applicable", "reason", "fo", "trunc", "binom",
+            "variant", "status", "holds_for"}
+CSV_KEYS = ROW_KEYS - {"status", "holds_for"} | {f"{k}_{c}" for k in ("fo", "trunc", "binom")
+                                                 for c in ("status", "holds_for")}
 
 
 def run(capsys, *argv):
@@ -114,7 +117,7 @@ def test_several_theorems_give_not_applicable_rows(capsys):
 def test_csv_parses(capsys):
     status, out, _ = run(capsys, "--format", "csv")
     table = list(csv.DictReader(io.StringIO(out)))
-    assert status == 0 and len(table) == 18 and set(table[0]) == ROW_KEYS
+    assert status == 0 and len(table) == 18 and set(table[0]) == CSV_KEYS
     assert table[0]["applicable"] == "true" and table[12]["applicable"] == "false"
     assert float(table[1]["binom"]) == pytest.approx(821 / 1024, rel=1e-13)
     assert table[12]["binom"] == "" and "min(L, K-L)" in table[12]["reason"]
@@ -229,3 +232,60 @@ def test_python_dash_m_bounds_works_and_fails_like_the_dispatcher():
     assert ok.returncode == 0 and ok.stdout.splitlines()[2].split()[:3] == ["3.6", "3", "1"]
     bad = subprocess.run([sys.executable, "-m", "bounds", "--K", "0"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--K" in bad.stderr
+
+
+# ---- variants: printed (default), corrected, all -------------------------------------------------
+
+def test_printed_values_that_are_false_in_general_are_marked_in_every_format(capsys):
+    status, out, _ = run(capsys, "--theorem", "3.8", "--K", "5", "--L", "1")
+    assert status == 0 and "(12a), (12b) false in general (hold for commuting Hessians)" in out
+    row = rows(capsys, "--theorem", "3.8", "--K", "5", "--L", "1")[0]
+    assert row["variant"] == "printed"
+    assert row["status"] == {"fo": "false in general", "trunc": "false in general", "binom": "holds"}
+    assert row["holds_for"] == {"fo": "commuting Hessians", "trunc": "commuting Hessians", "binom": None}
+    _, out, _ = run(capsys, "--theorem", "3.8", "--K", "5", "--L", "1", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert set(table[0]) == CSV_KEYS
+    assert (table[0]["fo_status"], table[0]["fo_holds_for"], table[0]["binom_status"]) == (
+        "false in general", "commuting Hessians", "holds")
+    _, out, _ = run(capsys, "--theorem", "3.8", "--K", "5", "--L", "1", "--format", "latex", "--exact")
+    body = out[out.index("\\midrule"):out.index("\\bottomrule")]
+    assert body.count("^{\\dagger}") == 2 and "$\\frac{5}{8}$" in body  # (12c) holds: unmarked
+    legend = out[out.index("\\end{tabular}"):out.index("\\end{table}")]
+    assert "$\\dagger$" in legend and "(12a), (12b)" in legend and "commuting Hessians" in legend
+
+
+def test_variant_corrected_prints_the_proven_replacements(capsys):
+    data = rows(capsys, "--exact", "--variant", "corrected")
+    assert {r["variant"] for r in data} == {"corrected"} and len(data) == 18
+    for r in data:
+        if not r["applicable"]:
+            continue
+        ref = reference_bounds(r["theorem"], L=r["L"], **FIGURE_2)
+        x, K, L = Fraction(1, 4), 5, r["L"]
+        if r["theorem"] == "3.8":  # docs/errata.md V1, V2
+            assert (Fraction(r["fo"]), Fraction(r["trunc"])) == (min(K * x, 2), min((K - L) * x, 2))
+            assert r["status"] == {"fo": "corrected", "trunc": "corrected", "binom": "holds"}
+        else:
+            assert Fraction(r["trunc"]) == ref["trunc"] and Fraction(r["binom"]) == ref["binom"]
+        if r["theorem"] == "3.6":
+            assert Fraction(r["fo"]) == ref["fo"] and set(r["status"].values()) == {"holds"}
+
+
+def test_variant_all_puts_each_corrected_row_under_its_printed_row(capsys):
+    data = rows(capsys, "--variant", "all", "--K", "3", "--L", "1", "--h", "1/10", "--M", "1")
+    assert [(r["theorem"], r["variant"]) for r in data] == [
+        ("3.6", "printed"), ("3.8", "printed"), ("3.8", "corrected"), ("3.10", "printed"), ("3.10", "corrected")]
+    status, out, _ = run(capsys, "--variant", "all", "--K", "3", "--L", "1", "--theorem", "3.8")
+    lines = out.strip().splitlines()
+    assert lines[1].split()[:3] == ["theorem", "variant", "K"]
+    assert [line.split()[1] for line in lines[2:]] == ["printed", "corrected"]
+    assert "(12a), (12b) corrected" in lines[3]
+    status, out, _ = run(capsys, "--variant", "all", "--K", "3", "--L", "1", "--theorem", "3.8",
+                         "--format", "latex")
+    assert "^{\\ddagger}" in out and "corrected bound, not in the paper" in out
+
+
+def test_bad_variant_is_one_line_exit_2(capsys):
+    status, out, err = run(capsys, "--variant", "best")
+    assert status == 2 and out == "" and "--variant: 'best' is not one of printed, corrected, all" in err

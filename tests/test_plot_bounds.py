@@ -245,6 +245,40 @@ def test_python_m_and_no_torch(tmp_path):
     assert (tmp_path / "figure2.svg").exists()
 
 
+def test_figure2_variant_all_draws_corrected_beside_printed(tmp_path, capsys):
+    from bounds.plotting import figure2
+
+    plot = figure2(variant="all")
+    labels = [t.get_text() for t in plot.fig.legends[0].get_texts()]
+    assert "TruncMAML (as printed)" in labels and "TruncMAML (corrected)" in labels
+    assert "BinomMAML (corrected)" in labels  # normalised by the corrected fo bound, it moves too
+    assert "FOMAML" in labels  # fo / fo = 1 in both variants: one curve
+    assert "false in general as printed" in plot.caption and "commuting Hessians" in plot.caption
+    corrected = [r for r in plot.rows if r["variant"] == "corrected"]
+    assert {r["panel"] for r in corrected} == {"b", "c"}  # Theorem 3.6 has no correction
+    for r in corrected:
+        if r["panel"] == "b" and r["applicable"]:
+            K, L, x = 5, r["L"], Fraction(1, 4)
+            assert r["trunc"] == float(min((K - L) * x, 2) / min(K * x, 2)) and r["fo"] == 1.0
+    status, out = run_cli(["figure2", "--out", str(tmp_path), "--variant", "corrected", "--data",
+                           "--formats", "png"], capsys)
+    assert status == 0 and "in their place" in (tmp_path / "figure2.txt").read_text()
+    assert {r["variant"] for r in read_csv(tmp_path / "figure2.csv")} == {"corrected"}
+
+
+def test_plot_bounds_variant_all_and_the_printed_caption_note(tmp_path, capsys):
+    status, out = run_cli(["bounds", "--vs", "L", "--theorem", "3.8", "--out", str(tmp_path), "--data",
+                           "--formats", "png", "--variant", "all"], capsys)
+    assert status == 0, out.err
+    rows = read_csv(tmp_path / "bounds_vs_L.csv")
+    assert [r["variant"] for r in rows] == ["printed"] * 6 + ["corrected"] * 6
+    assert [r["fo_status"] for r in rows] == ["false in general"] * 6 + ["corrected"] * 6
+    printed = bounds_figure(["3.8"], "L", range(6), {"K": 5, "alpha": "1/4", "H": 1})
+    assert "As printed, (12a), (12b) are false in general" in printed.caption
+    status, out = run_cli(["bounds", "--vs", "L", "--out", "D", "--variant", "best"], capsys)
+    assert status == 2 and "--variant" in out.err
+
+
 @pytest.mark.parametrize("where, needle", [
     ("a_file", "exists and is not a directory"),
     ("a_file/sub", "cannot write there (Not a directory)"),

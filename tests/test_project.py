@@ -57,6 +57,36 @@ def test_python_dash_m_binomgbml_answers():
     assert proc.returncode == 0 and "bounds" in proc.stdout
 
 
+def _imports(package: str) -> dict[str, set[str]]:
+    """module file -> the top-level names it imports (every import statement, lazy ones too)."""
+    import ast
+
+    out = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        out[str(path.relative_to(ROOT))] = names
+    return out
+
+
+def test_layering_no_package_imports_the_dispatcher_or_a_package_above_it():
+    above = {"bounds": {"binomgbml", "estimators", "verify", "torch"},
+             "estimators": {"binomgbml", "bounds", "verify"}, "verify": {"binomgbml"}}
+    for package, forbidden in above.items():
+        for path, names in _imports(package).items():
+            assert not names & forbidden, f"{path} imports {sorted(names & forbidden)}"
+
+
+def test_reference_imports_without_torch():
+    code = "import sys; from estimators import reference; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.split() == ["False"], proc.stderr
+
+
 def test_pyproject_license_is_an_spdx_expression_setuptools_reads_without_warnings():
     """PEP 639: `license = "MIT"` (the TOML table form is deprecated by setuptools, which reads
     expressions from 77 on: the build requirement says so)."""

@@ -116,7 +116,7 @@ def test_replay_outside_the_statement_domain_exits_2(capsys, tmp_path):
     path.write_text(json.dumps({"id": "lemB.5", "params": {"K": 3, "L": 5}}))
     status, out, err = _run(capsys, "verify", "--replay", str(path))
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
-    assert "K = 3, L = 5 breaks K >= 1 and 0 <= L <= 3, the statement's domain" in err
+    assert "K = 3, L = 5 breaks the domain: L = 5 is outside 0..K = 0..3" in err
 
 
 def test_replay_bad_json_and_unknown_id(capsys, tmp_path):
@@ -185,10 +185,10 @@ LOOSE = json.loads((ROOT / "docs" / "witnesses" / "thm3.8.loose.json").read_text
     ({**json.loads((ROOT / "docs" / "witnesses" / "alg1.json").read_text()), "params": {"K": 2, "L": 0, "alpha": "1/8"}},
      "K = 2, L = 0 breaks K >= 2 and 1 <= L <= 1"),
     ({"id": "thm3.6.order.corrected", "params": {"K": 3, "L": 0, "alpha": "1/4", "H": "1"}},
-     "1 <= L <= K - 1 fails, the statement's domain"),
-    (dict(LOOSE, hessians=[[["2"]]]), "H^0 = 2 is outside [0, H] (Assumption 3.7)"),
+     "L = 0 < 1 breaks the condition 1 <= L <= K-1"),
+    (dict(LOOSE, hessians=[[["2"]]]), "H^0 has an eigenvalue above 1: breaks Assumption 3.7"),
     (dict(LOOSE, id="thm3.8.loose.corrected", params={"K": 2, "L": 1, "alpha": "1", "H": "1"},
-          hessians=[[["1"]], [["1"]]]), "L <= K - 2 fails"),
+          hessians=[[["1"]], [["1"]]]), "L = 1 > K-2 = 0 breaks the condition L <= K-2"),
     ({"id": "lemB.7", "params": {"K": 10 ** 30, "L": 0, "gamma": "1"}}, "beyond K <= 1000"),
     ({"id": "lemB.5", "params": {"K": 3, "L": True}}, "params.L=True must be an integer"),
     ([V1], "a witness is a JSON object with an 'id' key"),

@@ -9,7 +9,7 @@ from hypothesis import Phase, find, given, settings, strategies as st
 from hypothesis.errors import InvalidArgument
 
 import bounds
-from verify.exact import spectrum_violation
+from verify.rationals import spectrum_violation
 from verify.strategies import bound_parameters, hessian_sequences, householder, trajectories
 
 INTERVALS = {"3.5": lambda k, K, M: (-2, 2), "3.7": lambda k, K, M: (0, 2),

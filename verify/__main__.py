@@ -3,10 +3,12 @@ is ``binomgbml check-estimator ...``."""
 
 import sys
 
-from binomgbml import run
+from cli_common import run_command
+
+from .cli import check_estimator_main, verify_main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
     if argv[:1] == ["check-estimator"]:
-        sys.exit(run("check-estimator", argv[1:]))
-    sys.exit(run("verify", argv))
+        sys.exit(run_command("check-estimator", check_estimator_main, argv[1:]))
+    sys.exit(run_command("verify", verify_main, argv))

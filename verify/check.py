@@ -21,7 +21,7 @@ import os
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -190,7 +190,7 @@ def _adversarial(problem: _Problem, starts: int, seed: int, state: dict, max_K: 
     rng = np.random.default_rng([seed, zlib.crc32(problem.id.encode())])
     claim = problem.bound_claim
     for start in range(starts):
-        params = {k: (float(v) if k in ("alpha", "H", "h") and v is not None else v)
+        params: dict[str, Any] = {k: (float(v) if k in ("alpha", "H", "h") and v is not None else v)
                   for k, v in _adversarial_params(claim, rng, start, max_K=max_K).items()}
         d = 2
         par = _Parametrisation(params["K"], d, claim.intervals(params), claim.commuting)
@@ -259,9 +259,10 @@ def _integer(arg: str, value, least: int, why: str = "") -> None:
         raise VerifyInputError(f"{arg}={value!r} must be an integer >= {least}{why}")
 
 
-def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: int = 50,
-                    starts: int = 4, seed: int = 0, max_K: int = 5, max_d: int = 3,
-                    out=None, name: str | None = None) -> dict:
+def check_estimator(estimator: Callable, *, equals: str | Callable | None = None,
+                    claim: str | list[str] | None = None, examples: int = 50, starts: int = 4,
+                    seed: int = 0, max_K: int = 5, max_d: int = 3, out: str | Path | None = None,
+                    name: str | None = None) -> dict:
     """Property-test ``estimator(Trajectory, L) -> vector``; raise AssertionError on a violation.
 
     ``equals``: "maml" | "binom" | "trunc" | "fo" | a callable ``(Trajectory, L) -> vector``.
@@ -288,7 +289,7 @@ def check_estimator(estimator: Callable, *, equals=None, claim=None, examples: i
         [_Problem(estimator, claim=c) for c in claims]
     summary = {}
     for problem in problems:
-        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case, problem=problem):
             params, H, g = case

@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError
 
 from .errors import VerifyInputError
 from .pool import process_pool
@@ -42,7 +42,7 @@ def _positive(text: str) -> int:
     return _count(text, 1)
 
 
-def load_witness(path) -> dict:
+def load_witness(path: str | Path) -> dict:
     """Read a witness JSON file; UsageError naming the file and what is wrong with it."""
     path = Path(path)
     try:
@@ -86,7 +86,8 @@ def _check_one(task):
     return sid, result
 
 
-def run_statements(ids, *, examples=100, starts=12, seed=0, jobs=1, progress=True):
+def run_statements(ids: list[str], *, examples: int = 100, starts: int = 12, seed: int = 0, jobs: int = 1,
+                   progress: bool = True) -> dict:
     """Check the statements ``ids``: {id: Result}, in the order given."""
     from tqdm import tqdm
 

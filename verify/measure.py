@@ -13,17 +13,20 @@ Two measurements, for two purposes:
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 import numpy as np
 
-from .exact import fraction_array, sq_norm, to_float_array
+from .rationals import fraction_array, sq_norm, to_float_array
 
-__all__ = ["ESTIMATORS", "error_matrices", "exact_error", "spectral_witness_direction"]
+__all__ = ["BOUNDED", "error_matrices", "exact_error", "spectral_witness_direction"]
 
 #: estimators whose error the paper bounds
-ESTIMATORS = ("fo", "trunc", "binom")
+BOUNDED = ("fo", "trunc", "binom")
 
 
-def error_matrices(hessians, alpha, L, estimator):
+def error_matrices(hessians: Any, alpha: float, L: int, estimator: str) -> np.ndarray:
     """``P^K - A`` for Hessians of shape (..., K, d, d) (float64), ``A`` the estimator's matrix.
 
     ``P^i = (I - alpha H^{K-i}) ... (I - alpha H^{K-1})`` (eq. (4)); ``A`` is I ("fo"), P^L
@@ -44,7 +47,7 @@ def error_matrices(hessians, alpha, L, estimator):
     if estimator == "trunc":
         return P - P_L
     if estimator != "binom":
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     partial = [eye] + [np.zeros_like(eye)] * L  # partial[l]: ordered l-fold products so far
     for k in range(K):
         step = -alpha * hessians[..., k, :, :]
@@ -53,7 +56,7 @@ def error_matrices(hessians, alpha, L, estimator):
     return P - sum(partial)
 
 
-def exact_error(hessians, g, alpha, L, estimator):
+def exact_error(hessians: Any, g: Any, alpha: Any, L: int, estimator: str) -> np.ndarray:
     """Exact error vector ``P^K g - estimate`` through ``estimators.reference`` (Fractions)."""
     from estimators import reference as ref
 
@@ -66,16 +69,16 @@ def exact_error(hessians, g, alpha, L, estimator):
     elif estimator == "binom":
         estimate = ref.truncated_expansion(H, g, alpha, L)
     else:
-        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"estimator={estimator!r} is not one of {', '.join(BOUNDED)}")
     return exact - np.asarray(estimate, dtype=object)
 
 
-def spectral_witness_direction(matrix) -> np.ndarray:
+def spectral_witness_direction(matrix: Any) -> np.ndarray:
     """Unit right singular vector of the largest singular value (float64)."""
     _, _, vt = np.linalg.svd(to_float_array(matrix))
     return vt[0]
 
 
-def error_sq(hessians, g, alpha, L, estimator):
+def error_sq(hessians: Any, g: Any, alpha: Any, L: int, estimator: str) -> Fraction:
     """Exact squared error norm (Fraction)."""
     return sq_norm(exact_error(hessians, g, alpha, L, estimator))

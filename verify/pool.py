@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["process_pool"]
 
@@ -33,7 +34,7 @@ class _Pool(ProcessPoolExecutor):
 
 
 @contextmanager
-def process_pool(workers: int, **kwargs) -> Iterator[ProcessPoolExecutor]:
+def process_pool(workers: int, **kwargs: Any) -> Iterator[ProcessPoolExecutor]:
     """``with process_pool(n) as pool:`` a pool of ``n`` processes (``kwargs`` as for
     ``ProcessPoolExecutor``), its workers terminated at once when the block raises."""
     before = set(multiprocessing.active_children())

@@ -21,17 +21,27 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hyp_seed, settings, strategies as st
 
+from bounds.evaluation import bound_value
+from bounds.params import to_float
+from bounds.statement import Bound, Hypotheses, Variant, spectrum
+
 from .errors import VerifyInputError
-from .exact import fraction_str, rationalize, sq_norm, to_float_array
 from .measure import error_matrices, error_sq, spectral_witness_direction
-from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences, householder, \
-    spectrum_intervals
+from .rationals import fraction_str, rationalize, sq_norm, to_float_array
+from .strategies import (
+    _Empty,
+    draw_point,
+    hessian_sequences,
+    householder,
+    statement_parameters,
+)
 
 __all__ = ["TOL", "BoundClaim", "Result", "broken_conditions", "commute_exactly", "confirm_bound",
            "hypothesis_find", "parse_params", "replay_bound", "search_bound", "shrink_hessians"]
@@ -55,26 +65,63 @@ class Result:
 
 @dataclass(frozen=True)
 class BoundClaim:
-    """``||P^K g - estimator|| <= bound(params) ||g||`` under ``theorem``'s conditions.
+    """``||P^K g - estimator|| <= bound(params) ||g||``: one variant of a bound of ``bounds``.
 
-    ``bound(params, exact)`` returns the bound factor (a Fraction when ``exact``).
-    ``commuting=True`` restricts the Hessians to a shared eigenbasis.
+    Everything is read from the statement: the estimator (the bound's key), the bound factor
+    (``bound(params, exact)``: a Fraction when ``exact``), the parameters' conditions, the
+    spectrum interval of each Hessian (``intervals(params)``) and whether the Hessians commute.
     """
 
     id: str
-    theorem: str
-    estimator: str
-    bound: Callable[[dict, bool], object]
-    commuting: bool = False
+    statement: Bound
+    variant: Variant
     max_K: int = 5
     max_d: int = 3
 
     @property
-    def assumption(self) -> str:
-        return THEOREM_ASSUMPTION[self.theorem]
+    def theorem(self) -> str:
+        return self.statement.theorem
 
-    def intervals(self, params):
-        return spectrum_intervals(params["K"], self.assumption, params["H"], params["h"], params["M"])
+    @property
+    def estimator(self) -> str:
+        return self.statement.key
+
+    @property
+    def hypotheses(self) -> Hypotheses:
+        return self.statement.hypotheses_of(self.variant)
+
+    @property
+    def commuting(self) -> bool:
+        return any(a.commuting for a in self.hypotheses.assumptions)
+
+    @property
+    def assumption(self) -> str:
+        return self.hypotheses.label
+
+    def bound(self, params: dict, exact: bool) -> Any:
+        """The bound factor: a Fraction (``exact``), else a float -- the correctly rounded value
+        of the exact one when the parameters are exact (evaluating their float roundings could
+        put alpha*H = 9/22 * 22/9 one ulp above 1, outside the conditions)."""
+        if exact or not any(isinstance(v, (float, np.floating)) for v in params.values()):
+            value = bound_value(self.statement, self.variant, params, exact=True)
+            return value if exact else to_float(value)
+        return bound_value(self.statement, self.variant, params, exact=False)
+
+    def intervals(self, params: dict) -> list:
+        return spectrum(self.hypotheses.assumptions, params)
+
+    def broken_assumption(self, k: int, matrix: Any, params: dict) -> str | None:
+        """Why H^k breaks one of the assumptions, exactly ("... breaks Assumption 3.7"), or None."""
+        from .rationals import spectrum_violation
+
+        for a in self.hypotheses.assumptions:
+            if a.spectrum is None:
+                continue
+            lo, hi = a.spectrum(params)[k]
+            why = spectrum_violation(matrix, lo, hi)
+            if why:
+                return f"H^{k} {why}: breaks {a.reference}"
+        return None
 
 
 def _params_json(params) -> dict:
@@ -82,7 +129,7 @@ def _params_json(params) -> dict:
             for k, v in params.items() if v is not None}
 
 
-def confirm_bound(claim: BoundClaim, params: dict, hessians) -> dict | None:
+def confirm_bound(claim: BoundClaim, params: dict, hessians: Any) -> dict | None:
     """An exactly confirmed witness for exact ``params`` and rational ``hessians``, else None."""
     b = Fraction(claim.bound(params, True))
     K, L, alpha = params["K"], params["L"], params["alpha"]
@@ -124,7 +171,8 @@ class _Violation(AssertionError):
     pass
 
 
-def hypothesis_find(cases, examine, *, examples: int, seed: int, state: dict, shrink: bool = True) -> None:
+def hypothesis_find(cases: st.SearchStrategy, examine: Callable[[Any], dict | None], *, examples: int,
+                    seed: int, state: dict, shrink: bool = True) -> None:
     """Run Hypothesis over the strategy ``cases``, shrinking any confirmed violation.
 
     ``examine(case)`` returns a confirmed witness (a dict) or None; it may update ``state``
@@ -157,11 +205,11 @@ def hypothesis_find(cases, examine, *, examples: int, seed: int, state: dict, sh
 def _hypothesis_search(claim: BoundClaim, examples: int, seed: int, state: dict, shrink: bool = True):
     @st.composite
     def cases(draw):
-        params = draw(bound_parameters(theorem=claim.theorem, exact=True, max_K=claim.max_K))
+        params = draw(statement_parameters(claim.hypotheses, exact=True, caps={"K": claim.max_K},
+                                           what=claim.id))
         d = draw(st.integers(1, claim.max_d))
-        hs = draw(hessian_sequences(K=params["K"], d=d, assumption=claim.assumption, H=params["H"],
-                                    h=params["h"], M=params["M"], commuting=claim.commuting,
-                                    exact=True))
+        hs = draw(hessian_sequences(K=params["K"], d=d, intervals=claim.intervals(params),
+                                    commuting=claim.commuting, exact=True))
         return params, hs
 
     def examine(case):
@@ -231,22 +279,30 @@ class _Parametrisation:
 
 
 def _adversarial_params(claim: BoundClaim, rng, start: int, max_K: int | None = None) -> dict:
-    """Parameters of one start: every other start at the edge alpha H = 1 (H = 1: the bounds and
-    the errors depend on alpha H and h / H only); K <= ``max_K`` (default ``claim.max_K``)."""
+    """Parameters of one start, drawn from the claim's hypotheses (``verify.strategies.draw_point``,
+    so within every condition): every other start at its favoured values and edges (alpha H = 1,
+    the edge of alpha <= 1/H), the others from those and sixteenths of each range; K from 2 (or
+    ``max_K``) to ``max_K`` (default ``claim.max_K``). A point where the bound is 0 (L = K: the
+    error is exactly 0 too) is drawn again."""
     max_K = claim.max_K if max_K is None else max_K
-    K = int(rng.integers(min(2, max_K), max_K + 1))  # bound_parameters requires max_K >= 2 for 3.10
-    H = Fraction(1)
-    alpha_H = [Fraction(1, 2), Fraction(int(rng.integers(1, 17)), 16)]
-    if claim.theorem == "3.6":
-        alpha_H.append(Fraction(int(rng.integers(17, 33)), 16))
-    alpha = Fraction(1) if start % 2 == 0 else alpha_H[int(rng.integers(len(alpha_H)))] / H
-    if claim.theorem == "3.10":
-        M = int(rng.integers(1, K // 2 + 1))
-        L = int(rng.integers(M, K - M + 1))
-        h = [Fraction(1, 10), Fraction(1, 100), Fraction(int(rng.integers(1, 17)), 16)][int(rng.integers(3))]
-    else:
-        M, h, L = None, None, int(rng.integers(0, K))  # L = K: errors exactly 0, bounds 0
-    return {"K": K, "L": L, "alpha": alpha, "H": H, "h": h, "M": M}
+    edge = start % 2 == 0
+
+    def number(lo, hi, favour):
+        if edge and favour:
+            return favour[0]
+        choices = list(favour[1:]) + [hi * Fraction(int(rng.integers(1, 17)), 16)]
+        value = choices[int(rng.integers(len(choices)))]
+        return value if lo <= value <= hi else hi
+
+    for _ in range(1000):
+        try:
+            params = draw_point(claim.hypotheses, lambda lo, hi: int(rng.integers(lo, hi + 1)), number,
+                                caps={"K": max_K, "min_K": min(2, max_K)})
+        except _Empty:
+            continue
+        if claim.bound(params, True) != 0:
+            return params
+    raise RuntimeError(f"{claim.id}: no starting point with a nonzero bound in 1000 draws")
 
 
 def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, iters: int = 100):
@@ -282,7 +338,7 @@ def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, 
                     return
 
 
-def shrink_hessians(claim: BoundClaim, params: dict, hessians):
+def shrink_hessians(claim: BoundClaim, params: dict, hessians: Any) -> np.ndarray:
     """Greedily replace each H^k by a scalar matrix (0, then hi I, then lo I of its interval) while
     the violation stays confirmed exactly: shorter witnesses, same verdict."""
     hessians = np.array(hessians, dtype=object)
@@ -300,7 +356,7 @@ def shrink_hessians(claim: BoundClaim, params: dict, hessians):
 def search_bound(claim: BoundClaim, *, examples: int = 100, starts: int = 12, seed: int = 0,
                  shrink: bool = True) -> Result:
     """Search for a violation of ``claim``; a violation is returned only once confirmed exactly."""
-    state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
     _hypothesis_search(claim, examples, seed, state, shrink)
     if state["witness"] is None and starts > 0:
         _adversarial_search(claim, starts, seed, state)
@@ -326,7 +382,7 @@ def parse_params(raw: dict) -> dict:
     h and M default to None (only Theorem 3.10 has them); any other missing parameter raises
     ``KeyError("params.NAME")`` when the check reads it.
     """
-    from .exact import as_fraction
+    from .rationals import as_fraction
 
     if not isinstance(raw, dict):
         raise VerifyInputError(f"witness params={raw!r:.60} must be a JSON object {{name: value}}")
@@ -341,7 +397,7 @@ def parse_params(raw: dict) -> dict:
     return out
 
 
-def commute_exactly(hessians) -> bool:
+def commute_exactly(hessians: Any) -> bool:
     """Do all pairs H^i, H^j commute (exactly)?"""
     return all((A @ B == B @ A).all() for i, A in enumerate(hessians) for B in hessians[i + 1:])
 
@@ -360,30 +416,30 @@ def replay_bound(claim: BoundClaim, witness: dict) -> tuple[bool, str]:
     """Re-check a bound witness exactly: (violated?, one-line explanation).
 
     A witness the claim does not speak about raises VerifyInputError: malformed, parameters that
-    break the theorem's conditions, Hessians outside the assumption (or not commuting, for a
-    ``.commuting`` claim)."""
-    from .exact import fraction_array, fraction_shown, spectrum_violation
+    break the variant's conditions, Hessians outside the assumption (or not commuting, for a
+    commuting variant)."""
+    from .rationals import fraction_array, fraction_shown
 
-    def refuse(why):
+    def refuse(why: str) -> NoReturn:
         raise VerifyInputError(f"the {claim.id} witness cannot be replayed: {why}")
 
     p = parse_params(witness["params"])
     hs = fraction_array(witness["hessians"], "witness hessians")
     if hs.ndim != 3 or hs.shape[0] != p["K"] or hs.shape[1] != hs.shape[2]:
         refuse(f"hessians have shape {hs.shape}, expected K x d x d with K = {p['K']}")
-    reason = broken_conditions(claim.theorem, p)
-    if reason:
-        refuse(f"params break Theorem {claim.theorem}'s conditions: {reason}")
-    for k, (Hk, (lo, hi)) in enumerate(zip(hs, claim.intervals(p))):
-        why = spectrum_violation(Hk, lo, hi)
+    try:
+        b = Fraction(claim.bound(p, True))
+    except ValueError as exc:  # NotApplicable (the variant's conditions), BoundsInputError (domain)
+        refuse(f"params break Theorem {claim.theorem}'s conditions: {exc}")
+    for k, Hk in enumerate(hs):
+        why = claim.broken_assumption(k, Hk, p)
         if why:
-            refuse(f"H^{k} {why}: breaks Assumption {claim.assumption}")
+            refuse(why)
     if claim.commuting and not commute_exactly(hs):
         refuse("the Hessians do not commute, but the statement assumes they do")
     g = fraction_array(witness["g"], "witness g")
     if g.shape != (hs.shape[1],):
         refuse(f"g has shape {g.shape}, expected ({hs.shape[1]},) like the Hessians' d")
-    b = Fraction(claim.bound(p, True))
     e_sq, g_sq = error_sq(hs, g, p["alpha"], p["L"], claim.estimator), sq_norm(g)
     if not b * b * g_sq:  # bound 0, or g = 0: nothing to divide by
         return e_sq > 0, f"error^2 = {fraction_shown(e_sq)}, bound^2 |g|^2 = 0"

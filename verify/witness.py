@@ -20,7 +20,7 @@ def dumps(witness: dict) -> str:
     return "{\n" + ",\n".join(items) + "\n}\n"
 
 
-def write(witness: dict, path) -> Path:
+def write(witness: dict, path: str | Path) -> Path:
     """Write ``witness`` to ``path`` (parent directories created); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

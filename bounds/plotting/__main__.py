@@ -2,6 +2,8 @@
 
 import sys
 
-import binomgbml
+from cli_common import run_command
 
-sys.exit(binomgbml.run("plot", sys.argv[1:]))
+from .cli import main
+
+sys.exit(run_command("plot", main, sys.argv[1:]))

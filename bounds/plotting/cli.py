@@ -1,6 +1,6 @@
 """``binomgbml plot``: the paper's Figure 2 and bound-vs-parameter plots (PDF, SVG, PNG, CSV).
 
-    binomgbml plot figure2 --out DIR [--data]
+    binomgbml plot figure2 --out DIR [--data] [--variant printed|corrected|all]
     binomgbml plot bounds --vs L|K|alpha --out DIR [--theorem ...] [--K ...] [--alpha ...] ...
 
 Parameter flags are parsed exactly as by ``binomgbml bounds`` (its helpers are reused): integers,
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from binomgbml import ArgumentParser, UsageError
+from cli_common import ArgumentParser, UsageError
 
 from ..cli import parse_integers, parse_rationals, parse_theorems
-from .figures import ESTIMATORS, bounds_figure, figure2
+from ..evaluation import VARIANTS
+from .figures import BOUNDED, bounds_figure, figure2
 from .output import FORMATS, out_directory
 from .presets import PRESETS
 
@@ -29,6 +30,8 @@ SWEPT_K_MAX = 10
 
 def _common(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the figure files")
+    p.add_argument("--variant", default="printed", choices=list(VARIANTS),
+                   help="printed (default, as in the paper), corrected, or all (corrected beside printed)")
     p.add_argument("--data", action="store_true", help="also write the plotted numbers as CSV")
     p.add_argument("--preset", default=preset, choices=list(PRESETS),
                    help=f"paper preset (default {preset})")
@@ -54,7 +57,7 @@ def _parser() -> ArgumentParser:
     b.add_argument("--vs", required=True, choices=["L", "K", "alpha"], help="the x axis")
     b.add_argument("--theorem", default="3.6", help="3.6 (default), 3.8, 3.10, a comma list, or all")
     b.add_argument("--normalize", choices=["fo"], help="divide each bound by its theorem's fo bound")
-    b.add_argument("--estimators", default=",".join(ESTIMATORS), help="comma list of fo, trunc, binom")
+    b.add_argument("--estimators", default=",".join(BOUNDED), help="comma list of fo, trunc, binom")
     b.add_argument("--name", help="file name stem (default bounds_vs_<vs>)")
     for name in ("K", "L", "alpha", "H", "h", "M"):
         b.add_argument(f"--{name}")
@@ -82,7 +85,7 @@ def _figure2(args):
         if len(values) != 1:
             raise UsageError(f"--{name}: {getattr(args, name)!r} must be a single value for figure2")
         single[name] = values[0]
-    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex)
+    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex, variant=args.variant)
 
 
 def _bounds(args):
@@ -100,11 +103,11 @@ def _bounds(args):
     fixed = {n: v[0] if len(v) == 1 else v for n, v in values.items()}
     estimators = [e.strip() for e in args.estimators.split(",")]
     for e in estimators:
-        if e not in ESTIMATORS:
-            raise UsageError(f"--estimators: {e!r} is not one of {', '.join(ESTIMATORS)}")
+        if e not in BOUNDED:
+            raise UsageError(f"--estimators: {e!r} is not one of {', '.join(BOUNDED)}")
     plot = bounds_figure(parse_theorems(args.theorem), args.vs, xs, fixed,
                          normalize=args.normalize, estimators=estimators, preset=args.preset,
-                         usetex=args.usetex)
+                         usetex=args.usetex, variant=args.variant)
     return args.name or f"bounds_vs_{args.vs}", plot
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from typing import Any
 
 __all__ = [
     "TEXT_WIDTH_IN", "COLUMN_WIDTH_IN", "PRESETS", "LaTeXUnavailable",
@@ -92,17 +93,17 @@ def paper(width_in: float, *, nrows: int = 1, ncols: int = 1, usetex: bool = Fal
             | fonts(usetex=usetex) | fontsizes(base) | vector_output() | style)
 
 
-def iclr(**kwargs) -> dict:
+def iclr(**kwargs: Any) -> dict:
     """ICLR: 5.5 in text width, 10 pt Times body (keywords as for :func:`paper`)."""
     return paper(TEXT_WIDTH_IN, **kwargs)
 
 
-def neurips(**kwargs) -> dict:
+def neurips(**kwargs: Any) -> dict:
     """NeurIPS: 5.5 in text width, 10 pt Times body, the same geometry as ICLR."""
     return paper(TEXT_WIDTH_IN, **kwargs)
 
 
-def column(**kwargs) -> dict:
+def column(**kwargs: Any) -> dict:
     """A single column of a two-column paper (ICML, AISTATS): 3.25 in wide, 10 pt Times body."""
     return paper(COLUMN_WIDTH_IN, **kwargs)
 
@@ -111,7 +112,7 @@ def column(**kwargs) -> dict:
 PRESETS = {"iclr": iclr, "neurips": neurips, "column": column}
 
 
-def preset(name: str, **kwargs) -> dict:
+def preset(name: str, **kwargs: Any) -> dict:
     """The rcParams of the preset called ``name`` (a key of :data:`PRESETS`)."""
     if name not in PRESETS:
         raise ValueError(f"--preset {name!r}: must be one of {', '.join(PRESETS)}")

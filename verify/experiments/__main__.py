@@ -2,6 +2,8 @@
 
 import sys
 
-import binomgbml
+from cli_common import run_command
 
-sys.exit(binomgbml.run("experiment", sys.argv[1:]))
+from .cli import main
+
+sys.exit(run_command("experiment", main, sys.argv[1:]))

@@ -8,7 +8,7 @@
   schema of :meth:`TrainResult.to_json`); with ``--out DIR`` writes the Figure 5 analogues.
 
 Both check ``--out`` (creatable, writable) before the run; Ctrl-C ends a run with status 130 and
-one line, without a traceback (the dispatcher's, :func:`binomgbml.run`).
+one line, without a traceback (the dispatcher's, :func:`cli_common.run_command`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-import binomgbml
+import cli_common
 
 __all__ = ["DEFAULT_BATCHES", "main"]
 
@@ -31,8 +31,8 @@ IMAGE_ITERATIONS = 20000
 IMAGE_META_BATCH = 4
 
 
-def _parser() -> binomgbml.ArgumentParser:
-    parser = binomgbml.ArgumentParser(
+def _parser() -> cli_common.ArgumentParser:
+    parser = cli_common.ArgumentParser(
         prog="binomgbml experiment",
         description="Empirical studies. sinusoid: actual meta-gradient errors of TruncMAML and "
                     "BinomMAML against exact MAML on sinusoid regression (Figure 3, Appendix C.1). "
@@ -125,7 +125,7 @@ def _integers(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise binomgbml.UsageError(f"--L {text!r}: must be comma-separated integers") from None
+        raise cli_common.UsageError(f"--L {text!r}: must be comma-separated integers") from None
 
 
 def _out(path: str | None) -> Path | None:
@@ -140,7 +140,7 @@ def _out(path: str | None) -> Path | None:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.data and not args.out:
-        raise binomgbml.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
+        raise cli_common.UsageError("--data: needs --out DIR (the CSV files go beside the figures)")
     from bounds.plotting.presets import preset
 
     preset(args.preset)  # validate before the run, not after it

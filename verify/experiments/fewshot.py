@@ -48,8 +48,9 @@ class ImageClasses:
 
             try:
                 with Image.open(path) as img:
-                    img = img.convert("RGB").resize((self.size, self.size), Image.BILINEAR)
-                    array = np.asarray(img, dtype=np.uint8).copy()
+                    rgb = img.convert("RGB").resize((self.size, self.size),
+                                                    Image.Resampling.BILINEAR)
+                    array = np.asarray(rgb, dtype=np.uint8).copy()
             except (OSError, UnidentifiedImageError) as exc:
                 raise ValueError(f"image {str(path)!r} cannot be read: {exc}") from None
             self._cache[path] = torch.from_numpy(array).permute(2, 0, 1).contiguous()

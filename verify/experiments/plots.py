@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from bounds.plotting.output import Plot, log_drawable
 from bounds.plotting.presets import preset as preset_params
 
-from .sinusoid import ESTIMATORS, SinusoidResult
+from .sinusoid import COMPARED, SinusoidResult
 
 __all__ = ["figure3a", "figure3b"]
 
@@ -28,7 +28,7 @@ OVERLAY_NOTE = ("Thin dashed lines: the Theorem 3.6 bounds (11b), (11c) times ||
 
 
 def _lines(ax, x, values: dict, bounds: dict | None, marker: bool, suffix: str = "") -> None:
-    for e in ESTIMATORS:
+    for e in COMPARED:
         ax.plot(*log_drawable(x, values[e]), color=COLORS[e], marker=MARKERS[e] if marker else None,
                 label=LABELS[e] + suffix)
         if bounds is not None:
@@ -51,8 +51,8 @@ def figure3a(result: SinusoidResult, *, L: int | None = None, preset: str = "col
     with matplotlib.rc_context(rc):
         fig = Figure()
         ax = fig.subplots()
-        _lines(ax, batches, {e: result.error[e][:, L] for e in ESTIMATORS},
-               {e: result.bound[e][:, L] for e in ESTIMATORS} if overlay else None,
+        _lines(ax, batches, {e: result.error[e][:, L] for e in COMPARED},
+               {e: result.bound[e][:, L] for e in COMPARED} if overlay else None,
                marker=len(batches) <= 50, suffix=f" ($L={L}$)")
         ax.set_yscale("log")
         ax.set_xlabel("meta-batch")
@@ -62,8 +62,8 @@ def figure3a(result: SinusoidResult, *, L: int | None = None, preset: str = "col
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
     columns = ("batch", "L", "trunc", "binom", "trunc_bound", "binom_bound", "grad_norm",
                "maml_norm", "H")
-    rows = [{"batch": int(b), "L": L, **{e: float(result.error[e][i, L]) for e in ESTIMATORS},
-             **{f"{e}_bound": float(result.bound[e][i, L]) for e in ESTIMATORS},
+    rows = [{"batch": int(b), "L": L, **{e: float(result.error[e][i, L]) for e in COMPARED},
+             **{f"{e}_bound": float(result.bound[e][i, L]) for e in COMPARED},
              "grad_norm": float(result.grad_norm[i]), "maml_norm": float(result.maml_norm[i]),
              "H": float(result.H[i])}
             for i, b in enumerate(batches)]
@@ -76,8 +76,8 @@ def figure3b(result: SinusoidResult, *, preset: str = "column", usetex: bool = F
              overlay: bool = True) -> Plot:
     """Figure 3b: the error averaged over batches against L = 0..K."""
     Ls = np.arange(result.config.K + 1)
-    mean = {e: result.error[e].mean(axis=0) for e in ESTIMATORS}
-    mean_bound = {e: result.bound[e].mean(axis=0) for e in ESTIMATORS}
+    mean = {e: result.error[e].mean(axis=0) for e in COMPARED}
+    mean_bound = {e: result.bound[e].mean(axis=0) for e in COMPARED}
     rc = preset_params(preset, usetex=usetex)
     with matplotlib.rc_context(rc):
         fig = Figure()
@@ -90,8 +90,8 @@ def figure3b(result: SinusoidResult, *, preset: str = "column", usetex: bool = F
         ax.grid(True, alpha=0.4)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
     columns = ("L", "trunc", "binom", "trunc_bound", "binom_bound")
-    rows = [{"L": int(L), **{e: float(mean[e][L]) for e in ESTIMATORS},
-             **{f"{e}_bound": float(mean_bound[e][L]) for e in ESTIMATORS}} for L in Ls]
+    rows = [{"L": int(L), **{e: float(mean[e][L]) for e in COMPARED},
+             **{f"{e}_bound": float(mean_bound[e][L]) for e in COMPARED}} for L in Ls]
     caption = (f"Actual meta-gradient error against truncation L, averaged over meta-batches "
                f"(sinusoid regression; {_setting(result)}) At L = K both estimators are exact "
                f"(error 0 up to round-off; an exact 0 is not drawn on the log axis).")

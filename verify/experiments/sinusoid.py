@@ -25,6 +25,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +40,8 @@ from ..pool import process_pool
 __all__ = ["SinusoidConfig", "SinusoidResult", "mlp", "sample_tasks", "task_errors",
            "spectral_norms", "theorem_3_6_overlay", "batch_generators", "run_batch", "run"]
 
-ESTIMATORS = ("trunc", "binom")
+#: the estimators the study compares with exact MAML
+COMPARED = ("trunc", "binom")
 #: the largest K accepted (the paper uses K = 5; beyond a few hundred a run takes hours)
 MAX_K = 1000
 
@@ -104,12 +106,12 @@ class SinusoidResult:
 
     def mean_error(self) -> dict:
         """Figure 3b: the batch errors averaged over batches, per estimator, indexed by L."""
-        return {e: self.error[e].mean(axis=0).tolist() for e in ESTIMATORS}
+        return {e: self.error[e].mean(axis=0).tolist() for e in COMPARED}
 
     def batch_error(self, L: int | None = None) -> dict:
         """Figure 3a: one value per batch at truncation ``L`` (default ``config.batch_L``)."""
         L = self.config.batch_L if L is None else L
-        return {"L": L, **{e: self.error[e][:, L].tolist() for e in ESTIMATORS}}
+        return {"L": L, **{e: self.error[e][:, L].tolist() for e in COMPARED}}
 
     def to_json(self) -> dict:
         """The schema of ``binomgbml experiment sinusoid --json``."""
@@ -139,7 +141,8 @@ def batch_generators(seed: int, batch: int) -> tuple[torch.Generator, torch.Gene
     Seeded from (seed, batch) alone, so batch b is the same whatever the number of batches.
     """
     states = np.random.SeedSequence([seed, batch]).generate_state(2, dtype=np.uint64)
-    return tuple(torch.Generator().manual_seed(int(s)) for s in states)
+    data, power = (torch.Generator().manual_seed(int(s)) for s in states)
+    return data, power
 
 
 def sample_tasks(gen: torch.Generator, config: SinusoidConfig, dtype=torch.float64) -> list:
@@ -165,7 +168,7 @@ def task_errors(traj) -> dict:
     """``{"trunc": e, "binom": e, "g": ||g||, "maml": ||maml||}`` with e[L] = ||est(L) - maml||, L = 0..K."""
     exact = estimators.maml(traj)
     out = {e: np.array([torch.linalg.vector_norm(getattr(estimators, e)(traj, L) - exact).item()
-                        for L in range(traj.K + 1)]) for e in ESTIMATORS}
+                        for L in range(traj.K + 1)]) for e in COMPARED}
     out["g"] = torch.linalg.vector_norm(traj.g).item()
     out["maml"] = torch.linalg.vector_norm(exact).item()
     return out
@@ -193,15 +196,15 @@ def spectral_norms(traj, iterations: int, gen: torch.Generator) -> np.ndarray:
 def theorem_3_6_overlay(K: int, alpha: float, H: float, g_norm: float) -> dict:
     """eq. (11b) and (11c) times ||g|| for L = 0..K at the estimated H (``bounds.evaluate``)."""
     values = bounds.evaluate(bounds.THEOREMS["3.6"], K, np.arange(K + 1), alpha, H)
-    return {e: np.asarray(values[e], dtype=float) * g_norm for e in ESTIMATORS}
+    return {e: np.asarray(values[e], dtype=float) * g_norm for e in COMPARED}
 
 
 def run_batch(config: SinusoidConfig, batch: int, model: nn.Module | None = None) -> dict:
     """Meta-batch ``batch``: task means of the errors (L = 0..K), bounds, ||g||, ||maml||, H."""
     model = mlp(config.seed) if model is None else model
     data_gen, power_gen = batch_generators(config.seed, batch)
-    totals = {e: np.zeros(config.K + 1) for e in ESTIMATORS}
-    totals |= {f"{e}_bound": np.zeros(config.K + 1) for e in ESTIMATORS}
+    totals: dict[str, Any] = {e: np.zeros(config.K + 1) for e in COMPARED}
+    totals |= {f"{e}_bound": np.zeros(config.K + 1) for e in COMPARED}
     totals |= {"g": 0.0, "maml": 0.0, "H": 0.0}
     for support, query in sample_tasks(data_gen, config):
         traj = estimators.Trajectory.from_model(model, mse, support, query, config.K, config.alpha,
@@ -209,7 +212,7 @@ def run_batch(config: SinusoidConfig, batch: int, model: nn.Module | None = None
         errs = task_errors(traj)
         errs["H"] = float(spectral_norms(traj, config.power_iterations, power_gen).max())
         overlay = theorem_3_6_overlay(config.K, config.alpha, errs["H"], errs["g"])
-        errs |= {f"{e}_bound": overlay[e] for e in ESTIMATORS}
+        errs |= {f"{e}_bound": overlay[e] for e in COMPARED}
         for key in totals:
             totals[key] = totals[key] + errs[key]
     return {key: value / config.tasks for key, value in totals.items()}
@@ -254,6 +257,6 @@ def run(config: SinusoidConfig, *, progress: bool = True, workers: int = 1) -> S
                     future.add_done_callback(lambda _: bar.update())
                 batches = [future.result() for future in futures]
     stack = {key: np.array([batch[key] for batch in batches]) for key in batches[0]}
-    return SinusoidResult(config, {e: stack[e] for e in ESTIMATORS},
-                          {e: stack[f"{e}_bound"] for e in ESTIMATORS}, stack["g"], stack["maml"],
+    return SinusoidResult(config, {e: stack[e] for e in COMPARED},
+                          {e: stack[f"{e}_bound"] for e in COMPARED}, stack["g"], stack["maml"],
                           stack["H"], seconds=time.perf_counter() - start)

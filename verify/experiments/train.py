@@ -197,7 +197,7 @@ def check_device(device: str) -> torch.device:
 
 def runs(config: TrainConfig) -> list[tuple[str, str, dict]]:
     """(NAME, estimator, options) for every estimator and L: fo, trunc2, binom2, maml, imaml, ..."""
-    out = []
+    out: list[tuple[str, str, dict]] = []
     for token in config.estimators:
         if token in TRUNCATED:
             for L in config.L:
@@ -245,6 +245,7 @@ class _Images:
     def __init__(self, config: TrainConfig):
         self.config, self.dtype = config, DTYPES[config.dtype]
         self.loss_fn = F.cross_entropy
+        assert config.images is not None  # the sinusoid task otherwise (_source)
         self.train, self.test = fewshot.split_classes(config.images, ways=config.ways,
                                                       shots=config.shots, queries=config.queries,
                                                       size=config.image_size)
@@ -388,18 +389,19 @@ def _train_one(source, config: TrainConfig, name: str, estimator: str, options: 
     model = source.model().to(device)
     objective = estimators.MetaObjective(model, source.loss_fn, config.K, config.alpha, estimator,
                                          hvp=config.hvp, **options)
+    net: torch.nn.Module = objective
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(objective)
-    else:
-        net = objective
     opt = torch.optim.Adam(model.parameters(), lr=config.beta)
     memory = _PeakMemory(device)
-    curve = {"iterations": [], "meta_test_loss": [], "seconds": [], "meta_train_loss": []}
+    curve: dict[str, list] = {"iterations": [], "meta_test_loss": [], "seconds": [],
+                              "meta_train_loss": []}
     if source.accuracy:
         curve["meta_test_accuracy"] = []
-    elapsed, window, done, at = 0.0, [], 0, 0  # at: the iteration being trained or evaluated
+    window: list[float] = []  # the meta-batches' losses since the last evaluation
+    elapsed, done, at = 0.0, 0, 0  # at: the iteration being trained or evaluated
 
     def evaluate(i: int) -> None:  # on every rank (the same parameters), so a failure is common
         loss, acc = meta_test(model, source.loss_fn, held_out, config.K, config.alpha,
@@ -557,8 +559,8 @@ def _exit_with_parent() -> None:
 
 def _worker(argv: list[str]) -> int:
     """One training worker: ``python -m verify.experiments.train CONFIG RANK WORLD DIR PROGRESS``."""
-    spec, rank, world, tmp, progress = argv
-    rank, world = int(rank), int(world)
+    spec, rank_text, world_text, tmp, progress = argv
+    rank, world = int(rank_text), int(world_text)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     try:
         import torch.distributed as dist

@@ -1,6 +1,6 @@
 """Checks of iBaML's statements (Zhang, Li, Gao, Giannakis, AAAI 2023) in exact arithmetic.
 
-Each statement is an :class:`IbamlStatement` (a :class:`verify.statements.ExactStatement` whose
+Each statement is an :class:`IbamlStatement` (a :class:`verify.checks.ExactCheck` whose
 cases are plain dicts of Fractions, ints and lists): a Hypothesis strategy of exact instances that
 meet every assumption of the statement, ``examine(case) -> (holds, lhs, rhs)`` computed exactly,
 and ``validate(case)``, which re-checks those assumptions on a replayed witness. :func:`statements`
@@ -30,6 +30,7 @@ import math
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -39,9 +40,9 @@ from hypothesis import strategies as st
 from bounds import related_ibaml as constants
 from estimators import reference_bayes as rb
 
-from ..exact import as_fraction, det, fraction_str, is_psd
+from ..rationals import as_fraction, det, fraction_str, is_psd
 from ..search import Result
-from ..statements import ExactStatement
+from ..checks import ExactCheck as ExactStatement
 
 __all__ = ["IbamlStatement", "adversarial_theorem", "get", "global_theorem_instance", "satisfiability",
            "statements"]
@@ -362,7 +363,7 @@ class _Model:
 def _build(key) -> _Model:
     model = dict(key)
     d = model["d"]
-    unfreeze = lambda x: [unfreeze(y) for y in x] if isinstance(x, tuple) else x
+    unfreeze: Any = lambda x: [unfreeze(y) for y in x] if isinstance(x, tuple) else x  # noqa: E731
     samples = {name: {k: unfreeze(v) for k, v in dict(model[name]).items()} for name in ("train", "val")}
     f = _nll(samples["train"], model["sigma2"], d, d)
     ltr = _heat(_nll(samples["train"], model["sigma2"], d, 2 * d), d)
@@ -1305,7 +1306,7 @@ def satisfiability(statement: IbamlStatement, seed: int = 0) -> tuple[dict, str 
     (None: all met). The theorems' assumptions read globally: :func:`global_theorem_instance`."""
     from ..search import hypothesis_find
 
-    state = {"examples": 0, "witness": None}
+    state: dict[str, Any] = {"examples": 0, "witness": None}
     hypothesis_find(statement.cases(), lambda case: {"id": statement.id, "case": case}, examples=1,
                     seed=seed, state=state, shrink=False)
     case = state["witness"]["case"]

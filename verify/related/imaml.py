@@ -32,15 +32,16 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
 import bounds.related_imaml as formulas
 
-from ..exact import det, fraction_str, is_psd, rationalize, sq_norm
+from ..rationals import det, fraction_str, is_psd, rationalize, sq_norm
 from ..search import Result, hypothesis_find
-from ..statements import Statement
+from ..checks import Check as Statement
 from ..strategies import householder
 
 __all__ = [
@@ -334,8 +335,8 @@ class Check(Statement):
     given, is an adversarial search returning the worst exact case it found.
     """
 
-    cases: Callable = None
-    examine: Callable = None
+    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
+    examine: Callable = None  # type: ignore[assignment]  # required
     validate: Callable = field(default=lambda case: None)
     squared: bool = False
     search: Callable | None = None
@@ -355,7 +356,7 @@ class Check(Statement):
         return float(x) ** 0.5 if self.squared else float(x)
 
     def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
-        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case):
             try:
@@ -394,8 +395,8 @@ class Vacuity(Statement):
     candidate breaks the set. Verdict ``vacuous`` when every candidate is refuted; ``error``
     (the argument is wrong) when one is not."""
 
-    cases: Callable = None
-    refute: Callable = None
+    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
+    refute: Callable = None  # type: ignore[assignment]  # required
     argument: str = ""
     example: Callable | None = None  # () -> a canonical candidate, for a committed witness file
 
@@ -408,7 +409,7 @@ class Vacuity(Statement):
         return {"id": self.id, **_to_json(case), "detail": detail} if refuted else None
 
     def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
-        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case):
             refuted, detail = self.refute(case)
@@ -431,7 +432,7 @@ class Conditional(Statement):
     """A statement under an assumption set: ``vacuous`` when ``assumptions`` (a
     :class:`Vacuity`) is, else the verdict of ``check``."""
 
-    assumptions: Vacuity = None
+    assumptions: Vacuity = None  # type: ignore[assignment]  # required (dataclass field order)
     check: Check | None = None
 
     def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
@@ -1266,7 +1267,8 @@ def implicit_claim_error(claim: str, estimate, H_K, g, lam, steps: int | None = 
     allowed = IMPLICIT_RTOL * cond * (1 + float(np.linalg.norm(exact)))
     if claim == "imaml.cg":
         start = g if x0 == "g" else np.zeros_like(g)
-        allowed += float(formulas.cg_error_factor(cond, int(steps))) * float(np.linalg.norm(start - exact))
+        factor = formulas.cg_error_factor(cond, int(steps))  # type: ignore[arg-type]  # given for imaml.cg
+        allowed += float(factor) * float(np.linalg.norm(start - exact))
     error = float(np.linalg.norm(np.asarray(estimate, dtype=float) - exact))
     return bool(np.isfinite(error) and error <= allowed), error, allowed
 
@@ -1282,7 +1284,7 @@ def check_implicit_estimator(estimator: Callable, *, claim: str, steps: int | No
 
     if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ValueError(f"steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
-    state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
     def examine(case):
         H, g = (np.asarray(case[k], dtype=object).astype(float) for k in ("H_K", "g"))

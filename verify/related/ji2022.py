@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -32,9 +33,9 @@ from hypothesis import strategies as st
 from bounds import related_ji2022 as ji
 from estimators import reference_multistep as ref
 
-from ..exact import det, fraction_str, is_psd
+from ..rationals import det, fraction_str, is_psd
 from ..search import Result
-from ..statements import ExactStatement
+from ..checks import ExactCheck as ExactStatement
 from ..strategies import hessian_sequences, householder
 from .surds import Surd, norm
 
@@ -474,7 +475,7 @@ class OutsideAssumptions(AssertionError):
 
 @dataclass(frozen=True)
 class Ji2022Statement(ExactStatement):
-    """An :class:`~verify.statements.ExactStatement` whose cases are nested plain data.
+    """An :class:`~verify.checks.ExactCheck` whose cases are nested plain data.
 
     The strategies may draw beyond a statement's assumptions (item 1, bounded below, is used by
     no proof here); a violation counts only on a case ``validate`` accepts, and a violation
@@ -711,7 +712,7 @@ def _case_from_x(x, statement: str, N: int, den: int) -> dict:
     loss = _ridge(spec)
     L = certified_L([loss])
     aL = min(max(abs(q[10]), Fraction(1, 64)), Fraction(2))
-    case = {"params": {"alpha": aL / L, "N": N, "L": L}, "tasks": [spec], "w": q[11:13]}
+    case: dict[str, Any] = {"params": {"alpha": aL / L, "N": N, "L": L}, "tasks": [spec], "w": q[11:13]}
     if statement == "ji2022.prop1":
         case["params"]["rho"] = certified_rho([loss])
         case["u"] = q[13:15]

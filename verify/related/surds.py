@@ -140,7 +140,7 @@ class Surd:
     def __eq__(self, other) -> bool:
         return isinstance(other, (Surd, int, Fraction)) and (self - other).sign() == 0
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable equality: not hashable
 
     def __bool__(self) -> bool:
         return bool(self.terms)

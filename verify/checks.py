@@ -1,8 +1,12 @@
-"""The two kinds of checkable statement: error bounds, and exact claims.
+"""The two kinds of check of a statement: error bounds, and exact claims.
 
-* :class:`BoundStatement` -- an error bound (``verify.search.BoundClaim``): Hypothesis plus
-  adversarial search, violations confirmed exactly;
-* :class:`ExactStatement` -- an identity or a claim about exact numbers: Hypothesis over exact
+A check is a registry entry: the id it runs under (a statement's id, or a variant's:
+"thm3.8.fo.corrected"), where the statement is printed, its assumption label and one-line text
+(read from the statement in ``bounds`` where there is one), and how to run and replay it.
+
+* :class:`BoundCheck` -- an error bound (``verify.search.BoundClaim``, one variant of a bound of
+  ``bounds``): Hypothesis plus adversarial search, violations confirmed exactly;
+* :class:`ExactCheck` -- an identity or a claim about exact numbers: Hypothesis over exact
   rational cases, each examined in exact arithmetic (Fractions, ``estimators.reference``), so a
   failing case is itself the proof of a violation.
 
@@ -13,27 +17,36 @@ assumption or domain, raises :class:`verify.errors.VerifyInputError` (it checks 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
 from .errors import VerifyInputError
-from .exact import fraction_array, fraction_shown, fraction_str
+from .rationals import fraction_array, fraction_shown, fraction_str
 from .search import BoundClaim, Result, hypothesis_find, parse_params, replay_bound, search_bound
 
-__all__ = ["BoundStatement", "ExactStatement", "Statement", "case_to_json", "json_to_case"]
+__all__ = ["BoundCheck", "ExactCheck", "Check", "case_to_json", "json_to_case"]
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One statement of the paper: id, where it is printed, its assumption, a one-line text."""
+class Check:
+    """The check of one statement (or variant): id, where it is printed, its assumption, a
+    one-line text; ``statement`` and ``variant`` are the ``bounds`` objects it checks, if any."""
 
     id: str
     reference: str
     assumption: str
     text: str
+    statement: Any = field(default=None, kw_only=True)  # keyword-only: subclasses' fields follow text
+    variant: Any = field(default=None, kw_only=True)
+
+    @property
+    def status(self) -> str | None:
+        """The status ``bounds`` records for the variant checked here (None: not in ``bounds``)."""
+        return None if self.variant is None else self.variant.status
 
     def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
         """Check the statement: Hypothesis ``examples``, adversarial ``starts`` (bounds only)."""
@@ -55,15 +68,15 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class BoundStatement(Statement):
+class BoundCheck(Check):
     """``||P^K g - estimate|| <= bound ||g||``: see :class:`verify.search.BoundClaim`."""
 
-    claim: BoundClaim = None
+    claim: BoundClaim = None  # type: ignore[assignment]  # required; a default only for dataclass field order
 
-    def run(self, *, examples, starts, seed, shrink=True):
+    def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
         return search_bound(self.claim, examples=examples, starts=starts, seed=seed, shrink=shrink)
 
-    def _replay(self, witness):
+    def _replay(self, witness: dict) -> tuple[bool, str]:
         return replay_bound(self.claim, witness)
 
 
@@ -87,7 +100,7 @@ def case_to_json(case: dict) -> dict:
 def json_to_case(witness: dict) -> dict:
     """The inverse of :func:`case_to_json` (exact Fractions); VerifyInputError for arrays whose
     shapes do not fit together (hessians K x d x d with K = params.K, H_K d x d, g of length d)."""
-    case = {"params": parse_params(witness.get("params", {}))}
+    case: dict[str, Any] = {"params": parse_params(witness.get("params", {}))}
     for key in _ARRAYS:
         if key in witness:
             case[key] = fraction_array(witness[key], f"witness {key}")
@@ -104,7 +117,7 @@ def json_to_case(witness: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class ExactStatement(Statement):
+class ExactCheck(Check):
     """A claim checked exactly on cases drawn by Hypothesis.
 
     ``cases()`` is a strategy of cases (dicts with "params" and optionally "hessians", "H_K",
@@ -113,16 +126,16 @@ class ExactStatement(Statement):
     ``validate(case)`` says why a replayed case is outside the statement's domain (or None).
     """
 
-    cases: Callable = None
-    examine: Callable = None
+    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
+    examine: Callable = None  # type: ignore[assignment]  # required
     validate: Callable = field(default=lambda case: None)
 
     def _witness(self, case, error, bound):
         return {"id": self.id, **case_to_json(case), "error": float(error), "bound": float(bound),
                 "exact": {"error": _exact_str(error), "bound": _exact_str(bound)}}
 
-    def run(self, *, examples, starts, seed, shrink=True):
-        state = {"examples": 0, "max_ratio": 0.0, "witness": None}
+    def run(self, *, examples: int, starts: int, seed: int, shrink: bool = True) -> Result:
+        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
         def examine(case):
             holds, error, bound = self.examine(case)
@@ -135,7 +148,7 @@ class ExactStatement(Statement):
         ratio = state["max_ratio"] if state["max_ratio"] else None
         return Result("violated" if witness else "holds", state["examples"], ratio, witness)
 
-    def _replay(self, witness):
+    def _replay(self, witness: dict) -> tuple[bool, str]:
         case = json_to_case(witness)
         why = self.validate(case)
         if why:
@@ -145,9 +158,9 @@ class ExactStatement(Statement):
             "the statement holds here" if holds else "the statement fails here")
 
 
-def _exact_str(x) -> str:
+def _exact_str(x: Any) -> str:
     return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
 
 
-def _shown(x) -> str:
+def _shown(x: Any) -> str:
     return fraction_shown(x) if isinstance(x, (int, Fraction)) else repr(float(x))

@@ -6,6 +6,7 @@ import math
 import numbers
 import re
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ MAX_EXPONENT = 10_000
 _EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 
-def as_fraction(value, name="value") -> Fraction:
+def as_fraction(value: Any, name: str = "value") -> Fraction:
     """An int, Fraction, SymPy Rational, float or "p/q" string as an exact Fraction."""
     if isinstance(value, bool):
         raise VerifyInputError(f"{name}={value!r} must be a number or a 'p/q' string, not a bool")
@@ -40,7 +41,7 @@ def as_fraction(value, name="value") -> Fraction:
     raise VerifyInputError(f"{name}={value!r:.40} must be a finite number or a 'p/q' string")
 
 
-def fraction_array(values, name="value") -> np.ndarray:
+def fraction_array(values: Any, name: str = "value") -> np.ndarray:
     """A nested list / array of numbers or "p/q" strings as an object array of Fractions."""
     arr = np.asarray(values, dtype=object)
     if any(isinstance(x, (list, tuple)) for x in arr.ravel()):
@@ -48,13 +49,13 @@ def fraction_array(values, name="value") -> np.ndarray:
     return np.vectorize(lambda x: as_fraction(x, name), otypes=[object])(arr) if arr.size else arr
 
 
-def fraction_str(x) -> str:
+def fraction_str(x: Any) -> str:
     """"p/q" (or "p") for an exact rational."""
     x = Fraction(x)
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
-def fraction_shown(x, digits: int = 40) -> str:
+def fraction_shown(x: Any, digits: int = 40) -> str:
     """An exact rational for a message: "p/q" while p and q have at most ``digits`` digits, else
     its value to 6 significant digits ("~1.23457e+301"), computed without float overflow."""
     x = Fraction(x)
@@ -67,17 +68,17 @@ def fraction_shown(x, digits: int = 40) -> str:
     return f"~{'-' if x < 0 else ''}{mantissa / 10 ** shift:.6g}e{e10 + shift:+d}"
 
 
-def to_float_array(values) -> np.ndarray:
+def to_float_array(values: Any) -> np.ndarray:
     """float64 copy of an array of Fractions (or floats)."""
     return np.asarray(values, dtype=object).astype(float)
 
 
-def sq_norm(v) -> Fraction:
+def sq_norm(v: Any) -> Fraction:
     """Exact squared Euclidean norm of a vector of rationals."""
     return sum((Fraction(x) ** 2 for x in np.asarray(v, dtype=object).ravel()), Fraction(0))
 
 
-def rationalize(x, max_denominator: int) -> np.ndarray:
+def rationalize(x: Any, max_denominator: int) -> np.ndarray:
     """Nearest rationals with denominators <= ``max_denominator``, elementwise (object array)."""
     arr = np.asarray(x, dtype=float)
     out = np.empty(arr.shape, dtype=object)
@@ -86,7 +87,7 @@ def rationalize(x, max_denominator: int) -> np.ndarray:
     return out
 
 
-def det(matrix) -> Fraction:
+def det(matrix: Any) -> Fraction:
     """Exact determinant of a square matrix of rationals (Gaussian elimination over Fractions)."""
     A = [[Fraction(x) for x in row] for row in np.asarray(matrix, dtype=object)]
     n, result = len(A), Fraction(1)
@@ -104,7 +105,7 @@ def det(matrix) -> Fraction:
     return result
 
 
-def is_psd(matrix) -> bool:
+def is_psd(matrix: Any) -> bool:
     """Exactly: is the symmetric rational matrix positive semidefinite (all principal minors >= 0)?"""
     from itertools import combinations
 
@@ -114,14 +115,15 @@ def is_psd(matrix) -> bool:
                for size in range(1, n + 1) for idx in combinations(range(n), size))
 
 
-def spectrum_violation(matrix, lo, hi) -> str | None:
-    """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None."""
+def spectrum_violation(matrix: Any, lo: Any, hi: Any) -> str | None:
+    """Why the rational matrix is not symmetric with spectrum in [lo, hi] (exactly), else None;
+    an end that is None is open."""
     A = np.asarray(matrix, dtype=object)
     if not (A == A.T).all():
         return "not symmetric"
     eye = np.eye(A.shape[0], dtype=int).astype(object)
-    if not is_psd(A - eye * Fraction(lo)):
+    if lo is not None and not is_psd(A - eye * Fraction(lo)):
         return f"has an eigenvalue below {fraction_str(lo)}"
-    if not is_psd(eye * Fraction(hi) - A):
+    if hi is not None and not is_psd(eye * Fraction(hi) - A):
         return f"has an eigenvalue above {fraction_str(hi)}"
     return None
