@@ -246,7 +246,7 @@ def _bad_folder(tmp_path, what: str):
     (["--workers", "0"], "--workers 0: must be a positive integer"),
     (["--workers", "11"], "--workers 11: more than --meta-batch 10"),
     (["--threads", "0"], "--threads 0"),
-    (["--hvp", "auto"], "--hvp 'auto': must be one of forward, reverse, loop"),
+    (["--hvp", "auto"], "--hvp 'auto': must be one of " + ", ".join(train.FIXED_HVP)),
     (["--dtype", "float16"], "--dtype 'float16'"),
     (["--device", "tpu"], "--device 'tpu'"),
     (["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "cuda:99"],

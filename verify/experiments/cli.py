@@ -65,7 +65,7 @@ def _output_flags(p, figures: str) -> None:
 
 
 def _train_parser(sub) -> None:
-    from .train import TOKENS, TrainConfig
+    from .train import FIXED_HVP, TOKENS, TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser("train", help="meta-train with each estimator and compare (Figure 5)")
@@ -97,7 +97,7 @@ def _train_parser(sub) -> None:
                    help="iMAML's lambda (default 1 / (K alpha))")
     p.add_argument("--imaml-steps", type=int, default=d.imaml_steps, dest="imaml_steps",
                    help=f"iMAML's conjugate-gradient steps (default {d.imaml_steps})")
-    p.add_argument("--hvp", default=d.hvp, help=f"HVP mode: forward, reverse, loop (default {d.hvp})")
+    p.add_argument("--hvp", default=d.hvp, help=f"HVP mode: {', '.join(FIXED_HVP)} (default {d.hvp})")
     p.add_argument("--images", metavar="DIR", default=None,
                    help="few-shot classification on DIR (one sub-folder of images per class; "
                         "train/ and test/ sub-folders for an explicit split) instead of sinusoids")

@@ -52,12 +52,14 @@ import estimators
 
 from . import fewshot, sinusoid
 
-__all__ = ["TOKENS", "TrainConfig", "TrainResult", "default_threads", "meta_test", "run", "runs"]
+__all__ = ["FIXED_HVP", "TOKENS", "TrainConfig", "TrainResult", "default_threads", "meta_test", "run", "runs"]
 
 #: the estimators ``--estimators`` accepts; those in TRUNCATED run once per ``--L``
 TOKENS = ("fo", "trunc", "binom", "binom_rescaled", "maml", "imaml", "maml_autograd")
 TRUNCATED = ("trunc", "binom", "binom_rescaled")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
+#: the HVP modes ``--hvp`` accepts: all but "auto" (see TrainConfig)
+FIXED_HVP = tuple(m for m in estimators.HVP_MODES if m != "auto")
 
 
 def default_threads(workers: int = 1) -> int:
@@ -147,8 +149,8 @@ class TrainConfig:
                     raise ValueError(f"--L {L}: must be in 0..K = 0..{self.K}")
             if len(set(self.L)) < len(self.L):
                 raise ValueError(f"--L {','.join(map(str, self.L))}: names a truncation twice")
-        if self.hvp not in estimators.HVP_MODES or self.hvp == "auto":
-            raise ValueError(f"--hvp {self.hvp!r}: must be one of forward, reverse, loop (not auto: "
+        if self.hvp not in FIXED_HVP:
+            raise ValueError(f"--hvp {self.hvp!r}: must be one of {', '.join(FIXED_HVP)} (not auto: "
                              "its timed choice can change the last bits between runs)")
         if self.dtype not in DTYPES:
             raise ValueError(f"--dtype {self.dtype!r}: must be one of {', '.join(DTYPES)}")
