@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("binomgbml")
 #: the `python -m` form of every subcommand (README.md lists them)
 PYTHON_M = {"bounds": ["bounds"], "plot": ["bounds.plotting"], "verify": ["verify"],
-            "check-estimator": ["verify", "check-estimator"], "experiment": ["verify.experiments"]}
+            "check-estimator": ["verify", "check-estimator"], "experiment": ["verify.experiments"],
+            "tightness": ["verify", "tightness"], "diagnose": ["verify", "diagnose"]}
 
 
 def _env(buffered=True):

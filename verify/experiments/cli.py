@@ -43,7 +43,7 @@ def _parser() -> cli_common.ArgumentParser:
     p.add_argument("--batches", type=int, default=DEFAULT_BATCHES,
                    help=f"meta-batches (default {DEFAULT_BATCHES}; the paper used 1000)")
     p.add_argument("--tasks", type=int, default=10, help="tasks per meta-batch (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seeds theta, the tasks and power iteration")
+    p.add_argument("--seed", type=int, default=0, help="seeds theta, the tasks and the Lanczos start vectors")
     p.add_argument("--K", type=int, default=5, help="inner steps (default 5)")
     p.add_argument("--alpha", type=float, default=0.01, help="inner step size (default 0.01)")
     p.add_argument("--batch-L", type=int, default=None, dest="batch_L",
