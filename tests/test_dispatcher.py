@@ -91,6 +91,8 @@ def test_ctrl_c_stops_every_kind_of_run_at_once_without_a_traceback(tmp_path):
             "experiment --workers 2": (["experiment", "sinusoid", "--batches", "1000", "--workers", "2"], True),
             "experiment --workers 2, main process only": (["experiment", "sinusoid", "--batches", "1000",
                                                            "--workers", "2", "--no-progress"], False),
+            "experiment --workers 2, many tasks submitted": (["experiment", "sinusoid", "--batches", "100000",
+                                                              "--workers", "2", "--no-progress"], False),
             "check-estimator": (["check-estimator", "slow_estimators:binom", "--claim", "thm3.6.binom",
                                  "--examples", "100000", "--out", out], True)}
     env = _env()
