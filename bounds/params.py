@@ -146,7 +146,7 @@ def check_input_text(name: str, text: str) -> None:
 
 def _too_many_digits(name: str, shown: str) -> BoundsInputError:
     return BoundsInputError(
-        f"{name} = {shown} has more than {MAX_INPUT_DIGITS:,} digits (numerator or denominator), "
+        f"{{{name}}} = {shown} has more than {MAX_INPUT_DIGITS:,} digits (numerator or denominator), "
         f"the limit on an input number; values beyond 10^{MAX_INPUT_DIGITS} or below "
         f"10^-{MAX_INPUT_DIGITS} make every bound 0, inf or not applicable in floats anyway", (name,))
 
