@@ -68,7 +68,7 @@ def csv_sweep(sweep_k: int, repeats: int) -> None:
         args = cli._parser().parse_args(argv)
         sweep = cli._points(args)
         theorems = cli.parse_theorems(args.theorem)
-        options = dict(exact=args.exact, normalize=None, strict=len(theorems) == 1, variant="printed")
+        options = {"exact": args.exact, "normalize": None, "strict": len(theorems) == 1, "variant": "printed"}
         old, new, outputs = [], [], set()
         for _ in range(repeats):  # interleaved
             start = time.perf_counter()

@@ -194,8 +194,8 @@ def main(argv: list[str]) -> int:
     theorems = parse_theorems(args.theorem)
     with exact_int_digits():  # exact inputs and values may have more than 4300 digits (limits: docs/bounds.md)
         sweep = _points(args)
-        options = dict(exact=args.exact, normalize=args.normalize, strict=len(theorems) == 1,
-                       variant=args.variant)
+        options = {"exact": args.exact, "normalize": args.normalize, "strict": len(theorems) == 1,
+                   "variant": args.variant}
         try:
             if args.format == "csv":  # column by column: the same bytes, without a dict per row
                 text = sweep_csv(theorems, *sweep.columns(), **options)

@@ -422,8 +422,8 @@ def sweep_csv(theorems: Iterable[Theorem | str], ints: Mapping[str, np.ndarray |
                  for r in reasons]
         by_variant = []
         for name in variants_for(theorem, variant):
-            texts = iter(_sweep_values(theorem, ints, combos, combo, live, exact, name, normalize))
-            cells_ = [empty if r is not None else next(texts) for r in reasons]
+            computed = iter(_sweep_values(theorem, ints, combos, combo, live, exact, name, normalize))
+            cells_ = [empty if r is not None else next(computed) for r in reasons]
             bounds_ = [(b, b.variant(name)) for b in (theorem.bounds[k] for k in keys)]
             tail = _csv_line([name, *(v.status for _, v in bounds_), *((b.holds_for(v) or "") for b, v in bounds_)])
             number = _csv_line([theorem.number])
@@ -536,7 +536,7 @@ def _sweep_values(theorem: Theorem, ints: Mapping[str, np.ndarray | None],
     columns = []
     for expr in theorem.hypotheses.arguments:
         if all(n in ints for n in expr.names()):
-            exact_column = expr.evaluate({n: ints[n][live] for n in expr.names()}, "numpy")
+            exact_column = expr.evaluate({n: np.asarray(ints[n])[live] for n in expr.names()}, "numpy")
             column = np.asarray(exact_column, dtype=np.int64)
             if column.size and np.abs(column).max() >= MAX_FLOAT_INTEGER:
                 raise BoundsInputError(f"{expr.text()} = {int(np.abs(column).max())} {FLOAT_INTEGER_LIMIT}",
@@ -553,6 +553,6 @@ def _sweep_values(theorem: Theorem, ints: Mapping[str, np.ndarray | None],
         _float_range_error(theorem, [p], [theorem.arguments(p)], [c[j:j + 1] for c in columns], 0,
                            normalize or "")
 
-    out = values(theorem, columns, exact=False, variant=variant, normalize=normalize, undefined=undefined)
+    result = values(theorem, columns, exact=False, variant=variant, normalize=normalize, undefined=undefined)
     # repr is _text for floats (the shortest round-trip repr; inf is "inf"; NaN never occurs)
-    return list(map(",".join, zip(*(map(float.__repr__, out[k].tolist()) for k in keys))))
+    return list(map(",".join, zip(*(map(float.__repr__, result[k].tolist()) for k in keys))))

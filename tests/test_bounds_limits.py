@@ -102,7 +102,8 @@ def test_csv_by_columns_is_byte_for_byte_the_per_point_csv(argv):
     args = cli._parser().parse_args(argv)
     sweep = cli._points(args)
     theorems = cli.parse_theorems(args.theorem)
-    options = dict(exact=args.exact, normalize=args.normalize, strict=len(theorems) == 1, variant=args.variant)
+    options = {"exact": args.exact, "normalize": args.normalize, "strict": len(theorems) == 1,
+               "variant": args.variant}
     per_point = format_rows(bound_rows(theorems, sweep.points(), **options), "csv")
     assert sweep_csv(theorems, *sweep.columns(), **options) == per_point
     assert "false" in per_point or "3.8" in argv  # the sweeps have inapplicable points
