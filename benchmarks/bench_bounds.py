@@ -3,9 +3,13 @@
 For each of the nine bounds (Theorems 3.6, 3.8, 3.10; fo, trunc, binom) over a grid of 10^6
 parameter points it prints points per second of the vectorised path, of the exact path and of
 the plain SymPy path (``expr.subs(...).doit()``) on small samples, and the ratio vectorised/SymPy;
-then the start-up time of ``binomgbml bounds``.
+then ``binomgbml bounds --format csv`` over a sweep (``--K 1:SWEEP_K``, every L, one theorem:
+795,690 rows at the default 1260) in rows per second, column by column
+(``bounds.tables.sweep_csv``) against the per-point rows (``format_rows(bound_rows(...))``),
+interleaved repeats, median, same output checked; then the start-up time of ``binomgbml bounds``.
 
-    .venv/bin/python benchmarks/bench_bounds.py [--points 1000000] [--sympy-sample 30]
+    .venv/bin/python benchmarks/bench_bounds.py [--points 1000000] [--sympy-sample 30] [--sweep-K 1260]
+    .venv/bin/python benchmarks/bench_bounds.py --only-csv --sweep-K 400
 """
 
 from __future__ import annotations
@@ -50,12 +54,49 @@ def _exact_args(theorem, p, i):
             for n, v in zip(("K", "L", "alpha", "H", "h", "M"), values)]
 
 
+def csv_sweep(sweep_k: int, repeats: int) -> None:
+    """Rows per second of the CSV of ``binomgbml bounds --K 1:sweep_k --theorem T`` (every L),
+    column by column against per point, in floats and (a smaller sweep) exactly."""
+    from bounds import cli
+    from bounds.tables import bound_rows, format_rows, sweep_csv
+
+    print(f"{'CSV sweep':<34}{'rows':>10}{'per-point rows/s':>18}{'by-column rows/s':>18}{'ratio':>8}")
+    for label, argv in [(f"--K 1:{sweep_k} --theorem 3.6", ["--K", f"1:{sweep_k}", "--theorem", "3.6"]),
+                        (f"--K 1:{sweep_k} --theorem 3.8", ["--K", f"1:{sweep_k}", "--theorem", "3.8"]),
+                        (f"--K 1:{sweep_k // 4} (all, h, M)", ["--K", f"1:{sweep_k // 4}", "--h", "1/10", "--M", "1"]),
+                        ("--K 1:40 --exact", ["--K", "1:40", "--exact", "--theorem", "3.6"])]:
+        args = cli._parser().parse_args(argv)
+        sweep = cli._points(args)
+        theorems = cli.parse_theorems(args.theorem)
+        options = {"exact": args.exact, "normalize": None, "strict": len(theorems) == 1, "variant": "printed"}
+        old, new, outputs = [], [], set()
+        for _ in range(repeats):  # interleaved
+            start = time.perf_counter()
+            outputs.add(format_rows(bound_rows(theorems, sweep.points(), **options), "csv"))
+            old.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            outputs.add(sweep_csv(theorems, *sweep.columns(), **options))
+            new.append(time.perf_counter() - start)
+        assert len(outputs) == 1, "the two paths disagree"
+        rows = outputs.pop().count("\n")
+        t_old, t_new = statistics.median(old), statistics.median(new)
+        print(f"{label:<34}{rows:>10,}{rows / t_old:>18,.0f}{rows / t_new:>18,.0f}{t_old / t_new:>8.1f}")
+    print(f"(median of {repeats} interleaved repeats; the CSV text built in memory, as printed)")
+    print()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--sympy-sample", type=int, default=30)
     parser.add_argument("--exact-sample", type=int, default=2000)
+    parser.add_argument("--sweep-K", type=int, default=1260, help="CSV sweep --K 1:SWEEP_K (default 1260)")
+    parser.add_argument("--repeats", type=int, default=3, help="CSV sweep repeats (default 3)")
+    parser.add_argument("--only-csv", action="store_true", help="only the CSV sweep")
     args = parser.parse_args(argv)
+    csv_sweep(args.sweep_K, args.repeats)
+    if args.only_csv:
+        return 0
     p = grid(args.points)
     n = p["K"].size
     rng = np.random.default_rng(0)

@@ -22,8 +22,8 @@ from cli_common import ArgumentParser, UsageError, flag
 
 from .evaluation import VARIANTS
 from .papers import PAPERS, RELATED, THEOREMS
-from .params import NotApplicable, Parameter
-from .tables import FORMATS, bound_rows, format_rows, unlimited_int_digits
+from .params import NotApplicable, Parameter, check_input_text
+from .tables import FORMATS, bound_rows, exact_int_digits, format_rows, sweep_csv
 
 __all__ = ["add_point_arguments", "main", "parse_integers", "parse_rationals", "parse_theorems", "parse_reals",
            "PAPER_KEYS"]
@@ -78,6 +78,7 @@ def parse_rationals(flag: str, text: str) -> list[Fraction]:
     values: list[Fraction] = []
     for item in text.split(","):
         item = item.strip()
+        check_input_text(flag.lstrip("-"), item)
         try:
             value = Fraction(item)
         except ZeroDivisionError:
@@ -99,6 +100,7 @@ def parse_reals(flag: str, text: str, parameter: Parameter) -> list[Fraction]:
     values: list[Fraction] = []
     for item in text.split(","):
         item = item.strip()
+        check_input_text(flag.lstrip("-"), item)
         try:
             value = Fraction(item)
         except (ValueError, ZeroDivisionError):
@@ -149,7 +151,7 @@ def _parser() -> ArgumentParser:
     return parser
 
 
-def _points(args: Any) -> list[dict]:
+def _points(args: Any) -> _Sweep:
     given = {n: getattr(args, n) for n in ("K", "L", "alpha", "H", "h", "M")}
     defaults: dict[str, list[Any]] = FIGURE_2 if all(v is None for v in given.values()) else {
         "K": [5], "alpha": [Fraction(1, 4)], "H": [Fraction(1)], "h": [None], "M": [None]}
@@ -166,15 +168,40 @@ def _points(args: Any) -> list[dict]:
     if count > MAX_POINTS:  # one Python row each: ~10^5 rows per 10 s
         raise UsageError(f"--K/--L/--alpha/--H/--h/--M: the sweep has {count:,} parameter points, "
                          f"more than {MAX_POINTS:,}; narrow it (or evaluate arrays with bounds.evaluate)")
-    points = []
-    for k in K:
-        for l_, a, H, h, m in itertools.product(L if L is not None else range(k + 1), rationals["alpha"],
-                                                rationals["H"], rationals["h"], M):
-            if l_ <= k:  # in a sweep, points with L > K are skipped
-                points.append({"K": k, "L": l_, "alpha": a, "H": H, "h": h, "M": m})
-    if not points:
+    if count == 0:
         raise UsageError(f"--L: no value in {args.L} is within 0..K for --K {args.K}")
-    return points
+    return _Sweep(K, L, M, rationals)
+
+
+class _Sweep:
+    """The sweep's points in order (K, then L, alpha, H, h, M; points with L > K skipped), as
+    dicts (:meth:`points`) or as columns for :func:`bounds.tables.sweep_csv` (:meth:`columns`)."""
+
+    def __init__(self, K: list[int], L: list[int] | None, M: list[Any], rationals: dict[str, list[Any]]):
+        self.K, self.L, self.M, self.rationals = K, L, M, rationals
+
+    def points(self) -> list[dict]:
+        r = self.rationals
+        return [{"K": k, "L": l_, "alpha": a, "H": H, "h": h, "M": m} for k in self.K
+                for l_, a, H, h, m in itertools.product(self.L if self.L is not None else range(k + 1),
+                                                        r["alpha"], r["H"], r["h"], self.M)
+                if l_ <= k]  # in a sweep, points with L > K are skipped
+
+    def columns(self) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+        import numpy as np
+
+        r = self.rationals
+        combos = [{"alpha": a, "H": H, "h": h} for a, H, h in itertools.product(r["alpha"], r["H"], r["h"])]
+        tail = len(combos) * len(self.M)  # (alpha, H, h, M) combinations per (K, L)
+        Ls = np.array(self.L if self.L is not None else [], dtype=np.int64)
+        blocks = [np.arange(k + 1, dtype=np.int64) if self.L is None else Ls[Ls <= k] for k in self.K]
+        counts = np.array([len(b) for b in blocks], dtype=np.int64) * tail
+        K = np.repeat(np.array(self.K, dtype=np.int64), counts)
+        L = np.repeat(np.concatenate(blocks), tail)
+        within = np.tile(np.arange(tail, dtype=np.int64), int(counts.sum()) // tail)
+        no_M = self.M == [None]
+        M = None if no_M else np.array(self.M, dtype=np.int64)[within % len(self.M)]
+        return {"K": K, "L": L, "M": M}, combos, within // len(self.M)
 
 
 def _attach_negative_values(argv: list[str], flags: tuple[str, ...] | None = None) -> list[str]:
@@ -218,14 +245,20 @@ def main(argv: list[str]) -> int:
     if args.variant not in VARIANTS:
         raise UsageError(f"--variant: {args.variant!r} is not one of {', '.join(VARIANTS)}")
     theorems = parse_theorems(args.theorem)
-    with unlimited_int_digits():  # exact inputs and values may have any number of digits
+    with exact_int_digits():  # exact inputs and values may have more than 4300 digits (limits: docs/bounds.md)
+        sweep = _points(args)
+        options = {"exact": args.exact, "normalize": args.normalize, "strict": len(theorems) == 1,
+                   "variant": args.variant}
         try:
-            rows = bound_rows(theorems, _points(args), exact=args.exact, normalize=args.normalize,
-                              strict=len(theorems) == 1, variant=args.variant)
+            if args.format == "csv":  # column by column: the same bytes, without a dict per row
+                text = sweep_csv(theorems, *sweep.columns(), **options)
+            else:
+                text = format_rows(bound_rows(theorems, sweep.points(), **options), args.format,
+                                   normalize=args.normalize)
         except NotApplicable as exc:
             raise UsageError(f"{exc.render(flag)}; ask --theorem all to list such points as "
                              "not-applicable rows") from None
-        sys.stdout.write(format_rows(rows, args.format, normalize=args.normalize) + "\n")
+        sys.stdout.write(text + "\n")
     return 0
 
 
@@ -312,7 +345,7 @@ def _related_main(paper: str, argv: list[str]) -> int:
         raise UsageError(f"the sweep has {sum(counts.values()):,} parameter points, more than "
                          f"{MAX_POINTS:,}; narrow it (or evaluate arrays with bounds.evaluate)")
     rows = []
-    with unlimited_int_digits():
+    with exact_int_digits():
         for number in theorems:
             names = [p.name for p in module.THEOREMS[number].hypotheses.signature]
             points = [dict(zip(names, combination)) for combination in itertools.product(*(values[n] for n in names))]

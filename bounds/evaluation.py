@@ -10,7 +10,9 @@ or directly for values that may be negative), normalised by a bound of the same 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -24,9 +26,50 @@ from .params import (
 )
 from .statement import Bound, Hypotheses, Quantity, Theorem, Variant, exact_value
 
-__all__ = ["VARIANTS", "get_theorem", "bind", "broken", "not_applicable", "applicable",
+__all__ = ["MAX_EXACT_K", "MAX_EXACT_DIGITS", "check_exact_size", "VARIANTS", "get_theorem", "bind", "broken", "not_applicable", "applicable",
            "require_applicable", "checked_numeric", "numeric_result", "evaluate", "values",
            "variants_for", "bound_value", "quantity_value"]
+
+#: the largest integer argument (K) of an exact evaluation: the exact sums have K terms, and at
+#: K = 10^5 one theorem's bounds take about 10 s
+MAX_EXACT_K = 100_000
+#: the most decimal digits an exact value's numerator or denominator may be expected to have
+#: (about K * (log10 of the rational arguments' numerator + denominator + log10 2)): printing a
+#: 200,000-digit integer takes about a second
+MAX_EXACT_DIGITS = 200_000
+
+
+def check_exact_size(name: str, hypotheses: Hypotheses, args: Sequence[Any]) -> None:
+    """Refuse, before any work, an exact evaluation whose sums or numbers would be too large:
+    the largest integer argument (K) above ``MAX_EXACT_K``, or values expected to have more than
+    ``MAX_EXACT_DIGITS`` digits. Both name the way around: floats, evaluated in log space."""
+    exprs = [e.text() for e in hypotheses.arguments]
+    integers = [(int(a), e) for a, e in zip(args, exprs) if isinstance(a, int)]
+    if not integers:
+        return
+    n, which = max(integers)
+    if n > MAX_EXACT_K:
+        raise BoundsInputError(f"{which} = {n} is above {MAX_EXACT_K:,}, the largest {which} "
+                               f"evaluated exactly (the exact sums have {which} terms); drop {{exact}}: "
+                               "floats, computed in log space, take any K", (which, "exact"))
+    rationals = [(Fraction(a), e) for a, e in zip(args, exprs) if not isinstance(a, int)]
+    if not rationals:
+        return
+    per_step, worst = max((math.log10(abs(f.numerator) + f.denominator), e) for f, e in rationals)
+    digits = n * (per_step + math.log10(2))
+    if digits > MAX_EXACT_DIGITS:
+        names = [n_ for n_ in (p.name for p in hypotheses.signature) if n_ in worst]
+        raise BoundsInputError(
+            f"{which} = {n} with {worst} = {_short(rationals, worst)}: the exact values would "
+            f"have about {digits:,.0f} digits, more than {MAX_EXACT_DIGITS:,} ({name}); use a smaller {which}, "
+            f"fewer digits in {worst}, or drop {{exact}} (floats, in log space)",
+            (which, *names, "exact"))
+
+
+def _short(rationals: Sequence[tuple[Fraction, str]], which: str) -> str:
+    f = next(f for f, e in rationals if e == which)
+    return str(f) if max(f.numerator.bit_length(), f.denominator.bit_length()) < 200 else "a long fraction"
+
 
 #: what ``variant=`` accepts: the paper's statements, their proven replacements, or both
 VARIANTS = ("printed", "corrected", "all")
@@ -164,7 +207,9 @@ def bound_value(bound: Bound, variant: Variant, point: Mapping[str, Any], *, exa
         why = broken(hyp, p)
         if why:
             raise NotApplicable(f"{name}: {why[0]}", why[1])
-        return exact_value(formula, hyp.arguments_at(p))
+        args = hyp.arguments_at(p)
+        check_exact_size(name, hyp, args)
+        return exact_value(formula, args)
     p = numeric_point(hyp.signature, point)
     require_applicable(name, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
     if not formula.vectorised:
@@ -220,6 +265,7 @@ def values(theorem: Theorem, args: Sequence[Any], *, exact: bool, variant: str =
         raise ValueError(f"normalize = {normalize!r} is not one of {', '.join(map(repr, theorem.bounds))} or None")
     formulas = {k: b.formula_of(b.variant(variant)) for k, b in theorem.bounds.items()}
     if exact:
+        check_exact_size(theorem.name, theorem.hypotheses, args)
         out = {k: exact_value(f, args) for k, f in formulas.items()}
         if normalize:
             if out[normalize] == 0:

@@ -14,7 +14,9 @@ it is about (``error.parameters``) so that a command line can name its own flags
 
 from __future__ import annotations
 
+import math
 import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +27,15 @@ import numpy as np
 from .expr import Sym
 
 __all__ = ["BoundsInputError", "NotApplicable", "Parameter", "format_value", "to_fraction",
-           "exact_point", "numeric_point", "to_float"]
+           "exact_point", "numeric_point", "to_float", "MAX_INPUT_DIGITS", "MAX_FLOAT_INTEGER",
+           "check_input_text"]
+
+#: the most decimal digits the numerator or denominator of an exact input may have (so 1e-10000
+#: .. 1e10000): far beyond float64's range, and small enough to read, print and multiply at once
+MAX_INPUT_DIGITS = 10_000
+#: the largest integer parameter (K, L, M) evaluated in floats: 2^53, the last integer float64
+#: holds exactly (above it K and K+1 are the same float)
+MAX_FLOAT_INTEGER = 2 ** 53
 
 _POSITIVE_FINITE = "is not positive and finite"
 _NONNEGATIVE_FINITE = "is not non-negative and finite"
@@ -116,6 +126,40 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+#: why an integer parameter at or above MAX_FLOAT_INTEGER is refused in floats
+FLOAT_INTEGER_LIMIT = ("is at or above 2^53 = 9007199254740992, where float64 no longer holds every "
+                       "integer (K and K+1 would be the same float)")
+
+_DECIMAL = re.compile(r"\s*[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*")
+
+
+def check_input_text(name: str, text: str) -> None:
+    """Refuse, before reading it, a number written with more than ``MAX_INPUT_DIGITS`` digits or
+    an exponent beyond them (``1e99999999`` is a 10^8-digit integer: minutes to build)."""
+    decimal = _DECIMAL.fullmatch(text)
+    digits = len(text)
+    if decimal and decimal.group(3) is not None:
+        exponent = decimal.group(3).lstrip("+-")
+        digits = len(decimal.group(1)) + len(decimal.group(2) or "") + (
+            int(exponent) if len(exponent) <= 12 else 10 ** 12)
+    if digits > MAX_INPUT_DIGITS:
+        raise _too_many_digits(name, text.strip() if len(text) < 40 else text.strip()[:20] + "...")
+
+
+def _too_many_digits(name: str, shown: str) -> BoundsInputError:
+    return BoundsInputError(
+        f"{{{name}}} = {shown} has more than {MAX_INPUT_DIGITS:,} digits (numerator or denominator), "
+        f"the limit on an input number; values beyond 10^{MAX_INPUT_DIGITS} or below "
+        f"10^-{MAX_INPUT_DIGITS} make every bound 0, inf or not applicable in floats anyway", (name,))
+
+
+def _check_size(name: str, f: Fraction) -> Fraction:
+    limit = int(MAX_INPUT_DIGITS * 3.3219280948873626) + 1  # bits of 10^MAX_INPUT_DIGITS
+    if max(abs(f.numerator).bit_length(), f.denominator.bit_length()) > limit:
+        raise _too_many_digits(name, f"a number of about 10^{math.log10(abs(f.numerator) or 1) - math.log10(f.denominator):.0f}")
+    return f
+
+
 def to_fraction(name: str, value: Any, *, floats: Literal["refuse", "decimal"] = "refuse") -> Fraction:
     """An exact rational from an int, Fraction, SymPy Rational or a string "p/q" / "0.25".
 
@@ -131,12 +175,14 @@ def to_fraction(name: str, value: Any, *, floats: Literal["refuse", "decimal"] =
         raise BoundsInputError(f"{name} = {value!r}: exact mode needs an int, a Fraction or a "
                                "string like '1/4', not a float", (name,))
     if isinstance(value, numbers.Rational):
-        return Fraction(int(value.numerator), int(value.denominator))
+        return _check_size(name, Fraction(int(value.numerator), int(value.denominator)))
     if isinstance(value, np.integer):
         return Fraction(int(value))
     if isinstance(value, str) or type(value).__module__.startswith("sympy"):
+        text = str(value).strip()
+        check_input_text(name, text)
         try:
-            return Fraction(str(value).strip())
+            return Fraction(text)
         except (ValueError, ZeroDivisionError):
             pass
     raise BoundsInputError(f"{name} = {value!r} is not a rational number (write e.g. 1/4 or 0.25)",
@@ -211,6 +257,8 @@ def numeric_point(parameters: Iterable[Parameter], values: Mapping[str, Any]) ->
                 minimum = -np.inf if ranged else par.minimum
                 ok = np.isfinite(v) & (v == np.floor(v)) & (v >= minimum)
                 condition = "is not an integer" if ranged else _integer_condition(par)
+                _raise_first(p, par.name, ~ok, condition)
+                ok, condition = np.abs(v) < MAX_FLOAT_INTEGER, FLOAT_INTEGER_LIMIT
             elif par.kind == "positive":
                 ok, condition = np.isfinite(v) & (v > 0), _POSITIVE_FINITE
             elif par.kind == "nonnegative":

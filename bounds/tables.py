@@ -28,12 +28,20 @@ from typing import Any
 
 import numpy as np
 
-from .evaluation import broken, get_theorem, values, variants_for
+from .evaluation import MAX_EXACT_DIGITS, broken, get_theorem, values, variants_for
 from .exact import RationalBracket
-from .params import BoundsInputError, NotApplicable, exact_point, to_float
+from .params import (
+    FLOAT_INTEGER_LIMIT,
+    MAX_FLOAT_INTEGER,
+    BoundsInputError,
+    NotApplicable,
+    exact_point,
+    format_value,
+    to_float,
+)
 from .statement import Theorem
 
-__all__ = ["bound_rows", "format_rows", "FORMATS", "unlimited_int_digits", "columns_of"]
+__all__ = ["bound_rows", "format_rows", "sweep_csv", "FORMATS", "exact_int_digits", "columns_of"]
 
 FORMATS = ("table", "json", "csv", "latex")
 
@@ -128,6 +136,9 @@ def _values(theorem: Theorem, points: Sequence[Mapping[str, Any]], exact: bool, 
     # the arguments (x = alpha*H, ...) rounded once from their exact values, so that x <= 1 stays true
     exact_args = [theorem.arguments(p) for p in points]
     arrays = [np.array([to_float(Fraction(v)) for v in column]) for column in zip(*exact_args)]
+    for expr, column in zip(theorem.hypotheses.arguments, zip(*exact_args)):
+        if isinstance(column[0], int) and max(column) >= MAX_FLOAT_INTEGER:
+            raise BoundsInputError(f"{expr.text()} = {max(column)} {FLOAT_INTEGER_LIMIT}", expr.names())
 
     def undefined(bad: np.ndarray) -> None:
         _float_range_error(theorem, points, exact_args, arrays, int(np.argmax(bad)), normalize or "")
@@ -170,16 +181,22 @@ def format_rows(rows: list[dict[str, Any]], fmt: str = "table", *, normalize: st
         formatter = {"table": _table, "json": _json, "csv": _csv, "latex": _latex}[fmt]
     except KeyError:
         raise ValueError(f"format = {fmt!r} is not one of {', '.join(FORMATS)}") from None
-    with unlimited_int_digits():
+    with exact_int_digits():
         return formatter(rows, normalize)
 
 
+#: Python's limit on int <-> str conversion inside exact_int_digits: the exact values are checked
+#: against MAX_EXACT_DIGITS from an estimate before they are computed; this is the backstop
+INT_STR_DIGITS = 4 * MAX_EXACT_DIGITS
+
+
 @contextlib.contextmanager
-def unlimited_int_digits() -> Iterator[None]:
-    """Lift Python's 4300-digit limit on int <-> str conversion for the duration: exact values for
-    K = 10,000, and inputs like ``--alpha 1e5000``, have more digits."""
+def exact_int_digits() -> Iterator[None]:
+    """Raise Python's 4300-digit limit on int <-> str conversion to ``INT_STR_DIGITS`` for the
+    duration: exact values for K = 10,000, and inputs like ``--alpha 1e5000``, have more digits
+    (converting is quadratic in the digits: never unlimited)."""
     limit = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
+    sys.set_int_max_str_digits(max(limit, INT_STR_DIGITS) if limit else 0)
     try:
         yield
     finally:
@@ -447,3 +464,180 @@ def _latex_block(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(" & ".join([r["theorem"]] + ([r["variant"]] if by_variant else [])
                                 + [_latex_input(r.get(n)) for n in names] + cells) + " \\\\")
     return lines + ["\\bottomrule", "\\end{tabular}"]
+
+
+# ---- sweeps to CSV, column by column -------------------------------------------------------------
+
+def sweep_csv(theorems: Iterable[Theorem | str], ints: Mapping[str, np.ndarray | None],
+              combos: Sequence[Mapping[str, Fraction | None]], combo: np.ndarray, *,
+              exact: bool = False, normalize: str | None = None, strict: bool = False,
+              variant: str = "printed") -> str:
+    """``format_rows(bound_rows(theorems, points, ...), "csv")`` for a sweep given by columns,
+    byte for byte, without a Python dict per row: the integer parameters as int64 arrays
+    (``ints``: name -> array, or None when not given), the other parameters as a few distinct
+    combinations (``combos``: dicts name -> Fraction or None) and each point's index into them
+    (``combo``). The points must lie in the domain (as the command line's parsers ensure).
+
+    Conditions are decided exactly: a relation of integers only over the int arrays, one of the
+    other parameters once per combination, a mixed one point by point; a reason is built once per
+    distinct value of what its condition reads. Floats are evaluated on the same arrays as
+    :func:`bound_rows` evaluates them, so every value is the same float.
+    """
+    chosen = [get_theorem(t) for t in theorems]
+    params, keys = columns_of(chosen)
+    integer = {p.name for t in chosen for p in t.hypotheses.signature if p.integer}
+    combo = np.asarray(combo, dtype=np.int64)
+    cells = []
+    for name in params:
+        if name in integer:
+            column = ints.get(name)
+            cells.append([""] * len(combo) if column is None else column.astype(str).tolist())
+        else:
+            texts = ["" if c.get(name) is None else str(c[name]) for c in combos]
+            cells.append([texts[c] for c in combo.tolist()])
+    heads = list(map(",".join, zip(*cells))) if cells else [""] * len(combo)
+    lines = [_csv_line(["theorem", *params, "applicable", "reason", *keys, "variant"]
+                       + [f"{k}_status" for k in keys] + [f"{k}_holds_for" for k in keys])]
+    empty = "," * (len(keys) - 1)
+    for theorem in chosen:
+        reasons = _sweep_reasons(theorem, ints, combos, combo, strict, params)
+        live = np.array([i for i, r in enumerate(reasons) if r is None], dtype=np.int64)
+        quoted: dict[str, str] = {}
+        flags = ["true," if r is None else "false," + (quoted.get(r) or quoted.setdefault(r, _csv_line([r])))
+                 for r in reasons]
+        by_variant = []
+        for name in variants_for(theorem, variant):
+            computed = iter(_sweep_values(theorem, ints, combos, combo, live, exact, name, normalize))
+            cells_ = [empty if r is not None else next(computed) for r in reasons]
+            bounds_ = [(b, b.variant(name)) for b in (theorem.bounds[k] for k in keys)]
+            tail = _csv_line([name, *(v.status for _, v in bounds_), *((b.holds_for(v) or "") for b, v in bounds_)])
+            number = _csv_line([theorem.number])
+            by_variant.append([f"{number},{h},{f},{c},{tail}" for h, f, c in zip(heads, flags, cells_)])
+        lines += [line for group in zip(*by_variant) for line in group]
+    return "\n".join(lines)
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    """One CSV line as ``csv.writer`` writes it (quoting where a cell needs it)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()[:-1]
+
+
+def _sweep_point(ints: Mapping[str, np.ndarray | None], combos: Sequence[Mapping[str, Any]],
+                 combo: np.ndarray, i: int, names: Iterable[str]) -> dict[str, Any]:
+    """Point ``i`` of a sweep as an exact point (ints and Fractions)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in ints:
+            column = ints[name]
+            out[name] = None if column is None else int(column[i])
+        else:
+            out[name] = combos[int(combo[i])].get(name)
+    return out
+
+
+def _sweep_reasons(theorem: Theorem, ints: Mapping[str, np.ndarray | None],
+                   combos: Sequence[Mapping[str, Any]], combo: np.ndarray, strict: bool,
+                   params: Sequence[str]) -> list[str | None]:
+    """Each point's not-applicable reason (None where it satisfies every hypothesis), as
+    :func:`bound_rows` gives it; with ``strict``, NotApplicable at the first such point."""
+    n = len(combo)
+    hyp = theorem.hypotheses
+    first = np.full(n, -1, dtype=np.int64)  # index of the first broken hypothesis
+    checks: list[Any] = []
+    for par in hyp.parameters:
+        if par.name in ints:
+            missing = np.full(n, ints[par.name] is None)
+        else:
+            missing = np.array([c.get(par.name) is None for c in combos], dtype=bool)[combo]
+        checks.append(missing)
+    for condition in hyp.conditions:
+        ok = np.ones(n, dtype=bool)
+        for relation in condition.relations:
+            ok &= _relation_holds(relation, ints, combos, combo, first == -1)
+        checks.append(~ok)
+    for index, bad in enumerate(checks):
+        first[(first == -1) & bad] = index
+    bad_points = np.flatnonzero(first >= 0)
+    if strict and bad_points.size:
+        p = _sweep_point(ints, combos, combo, int(bad_points[0]), params)
+        why = broken(hyp, p)
+        assert why is not None
+        describe = ", ".join(f"{k}={p[k]}" for k in params if p[k] is not None)
+        flags = "/".join("{" + k + "}" for k in why[1])
+        raise NotApplicable(f"{flags}: {why[0]} ({theorem.name}, at {describe})", why[1])
+    reasons: list[str | None] = [None] * n
+    cache: dict[Any, str] = {}
+    n_params = len(hyp.parameters)
+    for i in bad_points.tolist():
+        index = int(first[i])
+        if index < n_params:
+            key: Any = ("missing", index)
+            if key not in cache:
+                cache[key] = f"{theorem.name}: {hyp.parameters[index].missing()}"
+        else:
+            condition = hyp.conditions[index - n_params]
+            p = _sweep_point(ints, combos, combo, i, condition.names())
+            key = (index, tuple(p.values()))
+            if key not in cache:
+                cache[key] = f"{theorem.name}: {condition.reason(p, format_value)}"
+        reasons[i] = cache[key]
+    return reasons
+
+
+def _relation_holds(relation: Any, ints: Mapping[str, np.ndarray | None],
+                    combos: Sequence[Mapping[str, Any]], combo: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether ``relation`` holds at each point, exactly (False where a parameter is missing);
+    decided only where ``wanted`` (elsewhere an earlier hypothesis already failed)."""
+    names = relation.names()
+    if all(n in ints for n in names):
+        if any(ints[n] is None for n in names):
+            return np.zeros(len(combo), dtype=bool)
+        # int64 columns (the values are below 2^53): every operation here is exact in NumPy
+        return np.asarray(relation.holds({n: ints[n] for n in names}, "numpy"), dtype=bool) | ~wanted
+    if not any(n in ints for n in names):
+        per_combo = np.array([all(c.get(n) is not None for n in names) and bool(relation.holds(c))
+                              for c in combos], dtype=bool)
+        return per_combo[combo]
+    out = np.ones(len(combo), dtype=bool)
+    for i in np.flatnonzero(wanted).tolist():
+        p = _sweep_point(ints, combos, combo, i, names)
+        out[i] = all(v is not None for v in p.values()) and bool(relation.holds(p))
+    return out
+
+
+def _sweep_values(theorem: Theorem, ints: Mapping[str, np.ndarray | None],
+                  combos: Sequence[Mapping[str, Any]], combo: np.ndarray, live: np.ndarray,
+                  exact: bool, variant: str, normalize: str | None) -> list[str]:
+    """The CSV cells of the bounds at the live points, in order, each point's joined by commas."""
+    names = [p.name for p in theorem.hypotheses.signature]
+    keys = list(theorem.bounds)
+    if exact or not len(live):
+        points = [_sweep_point(ints, combos, combo, int(i), names) for i in live]
+        out = _values(theorem, points, exact, variant, normalize) if points else []
+        return [",".join(_text(v[k]) for k in keys) for v in out]
+    live_combo = combo[live]
+    columns = []
+    for expr in theorem.hypotheses.arguments:
+        if all(n in ints for n in expr.names()):
+            exact_column = expr.evaluate({n: np.asarray(ints[n])[live] for n in expr.names()}, "numpy")
+            column = np.asarray(exact_column, dtype=np.int64)
+            if column.size and np.abs(column).max() >= MAX_FLOAT_INTEGER:
+                raise BoundsInputError(f"{expr.text()} = {int(np.abs(column).max())} {FLOAT_INTEGER_LIMIT}",
+                                       expr.names())
+            columns.append(column.astype(float))
+        else:
+            per_combo = np.array([to_float(Fraction(expr.evaluate(c))) if all(c.get(n) is not None for n in expr.names())
+                                  else np.nan for c in combos])
+            columns.append(per_combo[live_combo])
+
+    def undefined(bad: np.ndarray) -> None:
+        j = int(np.argmax(bad))
+        p = _sweep_point(ints, combos, combo, int(live[j]), names)
+        _float_range_error(theorem, [p], [theorem.arguments(p)], [c[j:j + 1] for c in columns], 0,
+                           normalize or "")
+
+    result = values(theorem, columns, exact=False, variant=variant, normalize=normalize, undefined=undefined)
+    # repr is _text for floats (the shortest round-trip repr; inf is "inf"; NaN never occurs)
+    return list(map(",".join, zip(*(map(float.__repr__, result[k].tolist()) for k in keys))))

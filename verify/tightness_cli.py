@@ -200,7 +200,7 @@ def tightness_main(argv: list[str]) -> int:
     if args.variant not in (*VARIANTS, "all"):
         raise UsageError(f"--variant: {args.variant!r} is not one of {', '.join(VARIANTS)}, all")
     theorems = parse_theorems(args.theorem)
-    points = _points(args)
+    points = _points(args).points()
     out = _out_dir(args.out, create=True)
     rows, skipped = two_sided_rows(theorems, points, variant=args.variant, starts=args.starts,
                                    seed=args.seed, progress=not args.no_progress)

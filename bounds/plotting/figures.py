@@ -16,6 +16,7 @@ caption counts the nonzero ones.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,7 +32,7 @@ from ..evaluation import get_theorem, variants_for
 from ..params import to_float, to_fraction
 from ..tables import bound_rows
 from . import bands
-from .output import LOG_RANGE, Plot, log_drawable
+from .output import LOG_RANGE, Plot, fix_log_axis, log_drawable
 from .presets import preset as preset_params
 
 __all__ = ["PARAMS", "BOUNDED", "CSV_COLUMNS", "BoundPoint", "bound_point", "bound_points",
@@ -42,6 +43,9 @@ PARAMS = ("K", "L", "alpha", "H", "h", "M")
 BOUNDED = ("fo", "trunc", "binom")
 #: sweeps of this many points or more show a progress bar (stderr)
 PROGRESS_AT = 500
+#: the most points one curve group may have: every point is evaluated exactly, and Figure 2 at
+#: K = 1500 (1501 points per theorem) takes about 20 s; binomgbml bounds evaluates larger sweeps
+MAX_PLOT_POINTS = 2001
 CSV_COLUMNS = ("panel", "theorem", *PARAMS, "normalize", "applicable", "reason", *BOUNDED, "variant",
                *(f"{e}_status" for e in BOUNDED))
 
@@ -115,6 +119,7 @@ def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None =
     if vs not in AXIS_LABELS:
         raise ValueError(f"--vs {vs!r}: must be one of {', '.join(AXIS_LABELS)}")
     xs = list(xs)
+    _check_drawable(vs, xs)
     points = []
     for x in tqdm(xs, desc=f"Theorem {theorem}: exact bounds", file=sys.stderr, leave=False,
                   disable=len(xs) < PROGRESS_AT):
@@ -123,6 +128,26 @@ def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None =
             continue
         points.append(bound_point(theorem, params, normalize, variant, tightness))
     return points
+
+
+def _check_drawable(vs: str, xs: list) -> None:
+    """Refuse, before any work, an x axis that cannot be drawn: more than MAX_PLOT_POINTS points,
+    or (the log alpha axis) a value outside LOG_RANGE."""
+    if len(xs) > MAX_PLOT_POINTS:
+        raise ValueError(f"--{vs}: {len(xs):,} points, more than the {MAX_PLOT_POINTS:,} a plot evaluates "
+                         f"(each exactly); plot fewer (a:b with a smaller range), or tabulate them with "
+                         f"binomgbml bounds --format csv")
+    if vs == "alpha":
+        for x in xs:
+            value = _exact("alpha", x)
+            if value is not None and not LOG_RANGE[0] <= value <= LOG_RANGE[1]:
+                shown = str(value) if len(str(value)) < 30 else f"about 10^{_log10(value):.0f}"
+                raise ValueError(f"--alpha: {shown} is outside {LOG_RANGE[0]:g} to {LOG_RANGE[1]:g}, the "
+                                 "range a log alpha axis can draw; evaluate it with binomgbml bounds")
+
+
+def _log10(value: Fraction) -> float:
+    return math.log10(value.numerator) - math.log10(value.denominator)
 
 
 def _note(points: list[BoundPoint], vs: str) -> str | None:
@@ -273,6 +298,10 @@ def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fra
     case (:mod:`.bands`).
     """
     fixed = {"K": K, "alpha": alpha, "H": H, "h": h, "M": M}
+    if int(K) + 1 > MAX_PLOT_POINTS:
+        raise ValueError(f"--K: figure2 at K = {K} has {int(K) + 1:,} points L = 0..K, more than the "
+                         f"{MAX_PLOT_POINTS:,} a plot evaluates (each exactly); use K <= {MAX_PLOT_POINTS - 1}, "
+                         "or tabulate larger K with binomgbml bounds --normalize fo --format csv")
     Ls = range(int(K) + 1)
     theorems = [t for _, t in FIGURE2_PANELS]
     panels = [_variant_points(t, "L", Ls, fixed, "fo", variant, tightness) for t in theorems]
@@ -294,6 +323,7 @@ def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fra
             omitted += [(panel, p) for p in points if p.reason is not None]
         for ax in axes[1:]:
             ax.set_ylabel("")
+        fix_log_axis(axes)
         fig.legend(*_legend_entries(axes), loc="outside upper center", ncols=3)
     setting = ", ".join(f"{k}={_exact(k, v)}" for k, v in fixed.items())
     caption = (f"Estimation error upper bounds of Theorems (a) 3.6, (b) 3.8 and (c) 3.10, normalised "
@@ -362,6 +392,7 @@ def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: di
         _finish_axes(ax, vs, normalize, xs if vs != "alpha" else [], "\n".join(notes[:2]) or None)
         if vs == "alpha":
             ax.set_xscale("log")
+        fix_log_axis([ax])
         ax.set_title(", ".join(f"Theorem {t}" for t in theorems))
         if grouped:  # many curves: the legend goes below the axes, not over them
             fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",

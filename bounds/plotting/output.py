@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.ticker import FixedLocator, NullLocator
 
 from .presets import vector_output
 
-__all__ = ["FORMATS", "LOG_RANGE", "Plot", "log_drawable", "out_directory", "write_csv"]
+__all__ = ["FORMATS", "LOG_RANGE", "WIDE_DECADES", "Plot", "log_drawable", "fix_log_axis", "out_directory",
+           "write_csv"]
 
 #: the formats every figure is written in, unless asked otherwise
 FORMATS = ("pdf", "svg", "png")
@@ -31,6 +34,33 @@ def log_drawable(x, y) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = (y >= LOG_RANGE[0]) & (y <= LOG_RANGE[1])
     return x[keep], y[keep]
+
+
+#: a log y axis whose data span more decades than this, or reach beyond 1e-100 .. 1e100, gets its
+#: limits and decade ticks from :func:`fix_log_axis`, not from matplotlib's LogLocator (which
+#: overflows to inf on wide spans, a traceback, or collapses the limits to [1, 10] silently)
+WIDE_DECADES = 60
+
+
+def fix_log_axis(axes: Sequence) -> None:
+    """Give the (shared) log y axes ``axes`` limits and major ticks computed here in log space
+    when their drawn data are wide (see :data:`WIDE_DECADES`); leave narrow ones to matplotlib.
+    The limits are whole decades around the data, at most 8 major ticks, no minor ticks."""
+    ys = [np.asarray(line.get_ydata(), dtype=float) for ax in axes for line in ax.get_lines()]
+    ys = [y[np.isfinite(y) & (y > 0)] for y in ys]
+    logs = np.log10(np.concatenate(ys)) if ys else np.array([])
+    if not logs.size:
+        return
+    lo, hi = math.floor(logs.min()), math.ceil(logs.max())
+    if hi - lo <= WIDE_DECADES and lo >= -100 and hi <= 100:
+        return
+    hi = max(hi, lo + 1)
+    stride = max(1, math.ceil((hi - lo) / 7))
+    ticks = [10.0 ** k for k in range(lo - lo % stride, hi + 1, stride) if lo <= k <= hi]
+    for ax in axes:
+        ax.set_ylim(10.0 ** lo, 10.0 ** hi)
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_minor_locator(NullLocator())
 
 
 @dataclass
