@@ -335,7 +335,7 @@ def test_nonpositive_curvature_is_detected():
     H = np.diag([-4.0, 2.0])  # I + H/2 = diag(-1, 2): indefinite
     g = np.array([1.0, 0.1])  # g.Ag = -1 + 0.02 < 0: the first direction has negative curvature
     traj = trajectory(H, g)
-    with pytest.raises(EstimatorInputError, match="non-positive curvature p.Ap = -0.98 at step 0"):
+    with pytest.raises(EstimatorInputError, match=r"non-positive curvature p.Ap/p.p = -0.97 at step 0"):
         imaml_cg(traj, 2.0, 3, x0="zero")
     with pytest.raises(EstimatorInputError, match="non-positive curvature"):
         imaml(traj, 2.0, 3, x0="zero")  # was only refused at p.Ap = 0 exactly
