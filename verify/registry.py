@@ -1,7 +1,10 @@
-"""The registry: every checked statement of the paper, with its reference, assumption and check.
+"""The registry: every checked statement of the papers, with its reference, assumption and check.
 
-``REGISTRY`` maps a check id ("prop3.1", "thm3.8.binom", "thm3.8.fo.corrected", ...) to a
-:class:`verify.checks.Check`. The statements about numbers -- the bounds with their variants,
+``REGISTRY`` maps a check id ("prop3.1", "thm3.8.binom", "thm3.8.fo.corrected", "imaml.lemma3",
+"ji2022.prop1", "ibaml.eq20b", ...) to a :class:`verify.checks.Check`; ``PAPERS`` maps a paper
+("binomgbml", "imaml", "ji2022", "ibaml") to its ids, in the paper's order. The related papers'
+statements are defined in :mod:`verify.related` (one module per paper; their ids start with the
+paper's name), BinomGBML's here. The statements about numbers -- the bounds with their variants,
 Lemmas B.2, B.5, B.7, the claims of the text -- are read from their definitions in ``bounds``
 (``bounds.STATEMENTS``): their reference, text, assumption, conditions, spectrum intervals,
 formulas and variants are not written again here; an id ending in ``.corrected`` or
@@ -32,7 +35,7 @@ from .rationals import spectrum_violation
 from .search import BoundClaim
 from .strategies import hessian_sequences, statement_parameters
 
-__all__ = ["MAX_REPLAY_K", "REGISTRY", "get", "theorem_checks"]
+__all__ = ["MAX_REPLAY_K", "PAPERS", "REGISTRY", "get", "paper_of", "theorem_checks"]
 
 #: the largest K of a replayed claim about numbers (its exact sums and products have K terms of
 #: growing size; at K = 1000 a replay takes seconds); the searches draw K <= 40
@@ -354,8 +357,27 @@ _CHECKS: list[Check] = [
     *(check for theorem in bounds.THEOREMS.values() for check in theorem_checks(theorem)),
 ]
 
-#: check id -> Check, in the paper's order
+
+def _related() -> dict[str, list[Check]]:
+    from .related import ibaml, imaml, ji2022
+
+    return {"imaml": list(imaml.statements()), "ji2022": list(ji2022.statements()),
+            "ibaml": list(ibaml.statements())}
+
+
+#: paper -> its check ids, in the paper's order (BinomGBML first)
+PAPERS: dict[str, list[str]] = {"binomgbml": [c.id for c in _CHECKS]}
+#: check id -> Check, every paper in the order of PAPERS
 REGISTRY: dict[str, Check] = {c.id: c for c in _CHECKS}
+for _paper, _checks in _related().items():
+    assert all(c.id.startswith(f"{_paper}.") and c.id not in REGISTRY for c in _checks), _paper
+    PAPERS[_paper] = [c.id for c in _checks]
+    REGISTRY.update((c.id, c) for c in _checks)
+
+
+def paper_of(check_id: str) -> str:
+    """The paper a check id belongs to ("binomgbml", "imaml", "ji2022" or "ibaml")."""
+    return next(paper for paper, ids in PAPERS.items() if check_id in ids)
 
 
 def get(statement_id: str) -> Check:
