@@ -6,8 +6,9 @@ statement under ``--out``, or re-check one witness exactly with ``--replay FILE`
 witness still shows the violation or vacuity, 1 when it does not).
 
 check-estimator: property-test ``package.module:function`` (a function ``(Trajectory, L) ->
-vector``) against ``--equals NAME`` and/or ``--claim ID``; exit 0 when every claim holds, 1 when
-one is violated, 2 on bad input.
+vector``, or ``(Trajectory, lam[, steps]) -> vector`` for ``--equals imaml`` / ``--claim imaml.cg
+--steps N``) against ``--equals NAME`` and/or ``--claim ID``; exit 0 when every claim holds, 1
+when one is violated, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -241,8 +242,13 @@ def check_estimator_main(argv: list[str]) -> int:
                             "function(trajectory, L) -> vector against a reference (--equals) and/or a bound "
                             "(--claim); exit 0 holds, 1 violated, 2 bad input (docs/verify.md).")
     parser.add_argument("estimator", help="package.module:function")
-    parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
-    parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
+    parser.add_argument("--claim", action="append", default=[],
+                        help="bound id, e.g. thm3.6.binom; imaml.cg for an implicit-gradient estimator")
+    parser.add_argument("--equals", choices=REFERENCES,
+                        help="reference it must equal (imaml: the exact implicit meta-gradient)")
+    parser.add_argument("--steps", type=_count, help="with --claim imaml.cg: the CG iterations claimed")
+    parser.add_argument("--x0", choices=("g", "zero"), default="g",
+                        help="with --claim imaml.cg: where CG starts (default g)")
     parser.add_argument("--examples", type=_positive, default=50)
     parser.add_argument("--starts", type=_count, default=4)
     parser.add_argument("--seed", type=_count, default=0)
@@ -265,7 +271,7 @@ def check_estimator_main(argv: list[str]) -> int:
     try:
         summary = check_estimator(estimator, equals=args.equals, claim=args.claim,
                                   examples=args.examples, starts=args.starts, seed=args.seed,
-                                  out=args.out, name=args.estimator)
+                                  out=args.out, name=args.estimator, steps=args.steps, x0=args.x0)
     except AssertionError as exc:
         print(str(exc))
         return 1

@@ -1075,7 +1075,7 @@ def get(statement_id: str) -> Statement:
 
 
 # ----------------------------------------------------------------------------------------------
-# implicit-gradient claims for check_estimator (issue 10, item 5)
+# implicit-gradient claims (verify.check_estimator)
 
 #: claim id -> what it asserts of ``estimator(traj, lam, steps)``
 IMPLICIT_CLAIMS = {
@@ -1088,12 +1088,13 @@ IMPLICIT_RTOL = 1e-10
 
 def implicit_claim_error(claim: str, estimate, H_K, g, lam, steps: int | None = None, x0: str = "g"):
     """(ok, error, allowed) for one case: ``estimate`` against the exact implicit meta-gradient
-    (estimators.reference.imaml_exact in float64), allowed ``IMPLICIT_RTOL`` rounding (times the
+    ((I + H_K/lam)^{-1} g in Fractions, ``estimators.reference_implicit.implicit_jacobian``), allowed ``IMPLICIT_RTOL`` rounding (times the
     condition number) plus, for "imaml.cg", the CG bound after ``steps`` iterations from ``x0``."""
     if claim not in IMPLICIT_CLAIMS:
         raise ValueError(f"claim={claim!r} is not one of {', '.join(IMPLICIT_CLAIMS)}")
     H_K, g = np.asarray(H_K, dtype=float), np.asarray(g, dtype=float)
-    exact = _ref().imaml_exact(H_K, g, float(lam))
+    # the exact implicit meta-gradient of the float64 data (iMAML Lemma 1 and eq. (6)), rounded once
+    exact = (_refi().implicit_jacobian(H_K, lam) @ _refi().exact_array(g, "g", 1)).astype(float)
     spectrum = np.linalg.eigvalsh(np.eye(len(g)) + H_K / lam)
     if spectrum.min() <= 0:
         raise ValueError(f"I + H_K/lam with lam={lam} is not positive definite: no implicit claim applies")
