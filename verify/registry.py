@@ -380,14 +380,17 @@ PAPERS: dict[str, list[str]] = {"binomgbml": [c.id for c in _CHECKS]}
 #: check id -> Check, every paper in the order of PAPERS
 REGISTRY: dict[str, Check] = {c.id: c for c in _CHECKS}
 for _paper, _checks in _related().items():
-    assert all(c.id.startswith(f"{_paper}.") and c.id not in REGISTRY for c in _checks), _paper
+    for _c in _checks:
+        if not _c.id.startswith(f"{_paper}.") or _c.id in REGISTRY:
+            raise ValueError(f"{_c.id}: a {_paper} id must start with '{_paper}.' and be new (verify/related/{_paper}.py)")
     PAPERS[_paper] = [c.id for c in _checks]
     REGISTRY.update((c.id, c) for c in _checks)
 
 
 def paper_of(check_id: str) -> str:
     """The paper a check id belongs to ("binomgbml", "imaml", "ji2022" or "ibaml")."""
-    return next(paper for paper, ids in PAPERS.items() if check_id in ids)
+    sid = get(check_id).id  # VerifyInputError for an unknown id
+    return next(paper for paper, ids in PAPERS.items() if sid in ids)
 
 
 def get(statement_id: str) -> Check:
