@@ -278,6 +278,8 @@ def ibaml(task: BayesianTask, theta: Tensor, v_hat: Tensor, steps: int | None = 
     b, c = grad(val, argnums=(0, 1))(v_hat, theta)
     b, c = _finite("nabla_1 L^val(v_hat)", b), _finite("nabla_2 L^val(v_hat)", c)
     fallback, eigenvalues = None, None
+    residuals: tuple[float, ...]
+    curvatures: tuple[float, ...]
     if solver == "dense":
         (u, eigenvalues), used, iterations, residuals, curvatures = _dense_solve(H, b), "dense", 0, (), ()
     else:

@@ -199,7 +199,7 @@ def test_an_invalid_equals_reference_is_bad_input(tmp_path):
     (dict(equals="binom", max_d=2.5), "max_d=2.5 must be an integer >= 1"),
     (dict(equals="binom", out=3), "out=3 must be a directory path or None"),
     (dict(equals="binom", name=3), "name=3 must be a string"),
-    (dict(equals=3), "equals=3 is not one of maml, binom, trunc, fo or a callable"),
+    (dict(equals=3), "equals=3 is not one of maml, binom, trunc, fo, imaml or a callable"),
     (dict(equals="exact"), "equals='exact' is not one of"),
     (dict(claim=3), "claim=3 must be a bound id or a list of bound ids"),
     (dict(claim=["thm3.6.binom", None]), "claim=['thm3.6.binom', None] must be a bound id"),

@@ -189,7 +189,7 @@ def plain_from_json(x: Any, *, arrays: bool = False, name: str = "witness") -> A
     raise VerifyInputError(f"{name} = {x!r:.60} is not an integer or a 'p/q' string (witnesses are exact)")
 
 
-def _decoded(check: Check, witness: dict) -> Any:
+def _decoded(check: ExactCheck | Vacuity, witness: dict) -> Any:
     """The case of a witness, with a malformed one refused (VerifyInputError); a missing key
     propagates as KeyError (Check.replay names it)."""
     try:

@@ -19,6 +19,7 @@ bounds by counterexample search (Hypothesis plus adversarial optimisation, see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -370,7 +371,7 @@ def _related() -> dict[str, list[Check]]:
 
     from .related import ibaml, imaml, ji2022
 
-    papers = {"imaml": imaml.statements(), "ji2022": ji2022.statements(), "ibaml": ibaml.statements()}
+    papers: dict[str, Sequence[Check]] = {"imaml": imaml.statements(), "ji2022": ji2022.statements(), "ibaml": ibaml.statements()}
     return {paper: [replace(c, budget=_BUDGET.get(c.id, _BUDGET[paper])) for c in checks]
             for paper, checks in papers.items()}
 
