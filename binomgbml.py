@@ -24,6 +24,8 @@ SUBCOMMANDS = {
     "verify": ("verify.cli:verify_main", "check the paper's statements; replay witnesses"),
     "check-estimator": ("verify.cli:check_estimator_main", "property-test an estimator"),
     "experiment": ("verify.experiments.cli:main", "empirical studies (the sinusoid study, Figure 3)"),
+    "tightness": ("verify.tightness_cli:tightness_main", "each bound next to the worst error that can happen"),
+    "diagnose": ("verify.tightness_cli:diagnose_main", "bounds with a model's own constants vs actual errors"),
 }
 
 

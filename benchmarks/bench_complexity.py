@@ -2,7 +2,7 @@
 estimator against K and L, the authors'-style baseline side by side, and a verdict per claim.
 
     .venv/bin/python benchmarks/bench_complexity.py             # everything (docs/estimators.md)
-    .venv/bin/python benchmarks/bench_complexity.py --quick     # fewer repeats, K <= 10
+    .venv/bin/python benchmarks/bench_complexity.py --quick     # K = 5 only, 3 rounds: minutes
     .venv/bin/python benchmarks/bench_complexity.py --only baseline --repeats 21
 
 Models (float32, as in meta-training; ``--dtype float64`` for the toolkit's default):
@@ -28,8 +28,10 @@ data (inner loop, validation gradient, estimator), as a user waits for it.
   dicts, then per stage one ``torch.func.vmap`` of a reverse-over-reverse HVP over the stored
   points that recomputes the gradient at each; ``rescale=True`` on our side, so both compute the
   same vector (checked). It is not the authors' code.
-* The peer "higher" is the MAML meta-gradient through the ``higher`` library (``pip install
-  higher``; benchmark-only, skipped if absent).
+* The peer "higher" is the MAML meta-gradient through the ``higher`` library (``pip install -e
+  '.[bench]'``, which pins ``higher==0.2.1``; benchmark-only, skipped with a note if absent). Its
+  vector is checked against ``maml_autograd`` (1e-4 relative in float32, 1e-10 in float64) before
+  it is timed.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from bench_estimators import _status_kib, table
 from estimators import Trajectory, binom, fo, imaml, maml, maml_autograd, trunc
 
 ALPHA = 0.01
+IMAML_LAM = 10.0
 
 
 # -- models and data --------------------------------------------------------------------------------
@@ -157,8 +160,9 @@ def estimate(what: str, model, support, query, K: int, L: int):
         return maml(traj(model, support, query, K))
     if what == "trunc":
         return trunc(traj(model, support, query, K), L)
-    if what == "imaml":  # L conjugate-gradient steps (the paper's Table 1 uses L for them)
-        return imaml(traj(model, support, query, K), 1.0, L)
+    if what == "imaml":  # L conjugate-gradient steps (the paper's Table 1 uses L for them);
+        # lam = 10: with lam = 1, I + H/lam is not positive definite at phi^K on the conv net
+        return imaml(traj(model, support, query, K), IMAML_LAM, L)
     kind, variant, *rescale = what.split(":")  # binom:<memory>[:rescale], binom:stages-<hvp>
     if kind == "binom" and variant.startswith("stages-"):
         t = traj(model, support, query, K, hvp=variant.removeprefix("stages-"))
@@ -237,12 +241,23 @@ def sweep_configs(peer: bool) -> list[str]:
     return rows + (["higher"] if peer else [])
 
 
+def check_peer(model, support, query, K: int, dtype) -> float:
+    """The peer's meta-gradient against maml_autograd (the same vector, or the peer row is not
+    shown): their relative difference, asserted below 1e-4 (float32) or 1e-10 (float64)."""
+    ours = maml_autograd(model, F.cross_entropy, support, query, K, ALPHA)
+    err = float(torch.linalg.norm(peer_higher(model, support, query, K) - ours) / torch.linalg.norm(ours))
+    assert err < (1e-4 if dtype == torch.float32 else 1e-10), ("higher", K, err)
+    return err
+
+
 def time_sweep(names, points, repeats, dtype, device, peer, bar):
     """Time of every configuration at each (K, L) of ``points``, relative to maml_autograd."""
     rows = []
     for name in names:
         model, support, query = build(name, dtype, device)
         for K, L in points:
+            if peer:
+                check_peer(model, support, query, K, dtype)
             configs = sweep_configs(peer)
             fns = {w: partial(estimate, w, model, support, query, K, L) for w in configs}
             times = interleaved(fns, repeats, device)
@@ -291,10 +306,20 @@ MEMORY_ROWS = ("trunc", "binom:fast", "binom:flat", "binom:stages-reverse", "mam
                "imaml")
 
 
-def memory_sweep(names, points, args, peer, bar):
-    """Peak memory of MEMORY_ROWS (and the peer) at each (K, L): one fresh subprocess per cell."""
+def memory_cells(points, peer: bool, K0: int, quick: bool) -> list[tuple[int, int, str]]:
+    """The (K, L, configuration) cells of the memory sweep: MEMORY_ROWS (and the peer) at every
+    (K, L) of ``points``; with ``quick``, only those the verdicts and Figure 4 read (K = K0)."""
     whats = [*MEMORY_ROWS, *(["higher"] if peer else [])]
-    cells = [(name, K, L, w) for name in names for K, L in points for w in whats]
+    if not quick:
+        return [(K, L, w) for K, L in points for w in whats]
+    per_L = [w for w in whats if w in FIGURE_ROWS and w not in ("fo", "maml_autograd")]
+    return ([(K0, L, w) for L in range(1, K0 + 1) for w in per_L]
+            + [(K0, K0, w) for w in whats if w not in per_L])
+
+
+def memory_sweep(names, cells_at, args, bar):
+    """Peak memory of each (K, L, configuration) of ``cells_at``: one fresh subprocess per cell."""
+    cells = [(name, K, L, w) for name in names for K, L, w in cells_at]
 
     def one(cell):  # one process per cell: pages freed by another configuration would hide peaks
         name, K, L, w = cell
@@ -342,9 +367,19 @@ def verdicts(times: list, memory: list, K0: int) -> list[list[str]]:
                 slope, r2 = _affine_fit(list(range(1, K0 + 1)), ys)
                 add(f"{name}: binom's memory decreases affinely with L ({w})", slope < 0 and r2 >= 0.9,
                     f"slope {slope:.2f} MiB per unit of L, R^2 = {r2:.2f} over L = 1..{K0}")
-        over = t[name, K0, 1, "binom:stages-reverse"] / (t[name, K0, 1, "trunc"] * K0)
+        big = sorted({r[1] for r in memory if r[0] == name and r[2] == 1 and r[3] == "binom:flat"})
+        if len(big) >= 2 and big[-1] >= 2 * big[-2] and (name, big[-1], 1, "maml_autograd") in m:
+            lo, hi = big[-2], big[-1]
+            grow = m[name, hi, 1, "binom:flat"] / m[name, lo, 1, "binom:flat"]
+            share = m[name, hi, 1, "binom:flat"] / m[name, hi, 1, "maml_autograd"]
+            add(f"{name}: memory='flat' stays flat in K (L=1; K={hi} vs K={lo} within 10%, "
+                f"<= 0.4 of maml_autograd at K={hi})", grow <= 1.1 and share <= 0.4,
+                f"K={hi} / K={lo}: {grow:.2f}; / maml_autograd at K={hi}: {share:.2f}")
+        fo_t = t[name, K0, 1, "fo"]  # the inner loop and g, which both share
+        over = (t[name, K0, 1, "binom:stages-reverse"] - fo_t) / (K0 * (t[name, K0, 1, "trunc"] - fo_t))
         add(f"{name}: the parallel HVPs add little overhead (K={K0}, L=1)", over <= 1.25,
-            f"binom(1) with K vmapped HVPs in one call / (K x the time of trunc(1)) = {over:.2f}")
+            f"binom(1)'s K vmapped HVPs in one call / K x trunc(1)'s one HVP (fo's time "
+            f"subtracted from both) = {over:.2f}")
     return out
 
 
@@ -408,7 +443,8 @@ def figure4(times, memory, K0, out: Path, preset: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="K in {5, 10}, 3 repeats")
+    parser.add_argument("--quick", action="store_true",
+                        help="K = 5 only (what the verdicts and Figure 4 read), 3 repeats")
     parser.add_argument("--only", choices=("baseline", "time", "memory"), help="one table only")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline table")
     parser.add_argument("--models", default="mlp,conv")
@@ -429,8 +465,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     dtype, device = getattr(torch, args.dtype), torch.device(args.device)
     names = args.models.split(",")
-    Ks = [5, 10] if args.quick else [int(k) for k in args.Ks.split(",")]
-    time_Ks = [5, 10] if args.quick else [int(k) for k in args.time_Ks.split(",")]
+    Ks = [] if args.quick else [int(k) for k in args.Ks.split(",")]
+    time_Ks = [] if args.quick else [int(k) for k in args.time_Ks.split(",")]
     repeats = args.repeats or (3 if args.quick else 9)
     K0 = 5  # Figure 4: K = 5, L = 0..5
     # the L sweep at K0, then the K sweep at L = 1 and L = K (binom(K/2) at K = 40 would make
@@ -447,7 +483,7 @@ def main(argv=None) -> int:
     header = (f"# machine: {platform.machine()}, {os.cpu_count()} CPU(s), {args.device}; "
               f"{torch.get_num_threads()} torch thread(s); torch {torch.__version__}; Python "
               f"{platform.python_version()}; {args.dtype}; {repeats} interleaved rounds; "
-              f"peer 'higher': {'yes' if peer else 'not installed'}")
+              f"peer 'higher': {'yes' if peer else 'not installed (pip install -e .[bench])'}")
     print(header + "\n")
     if args.only == "baseline" or (args.only is None and not args.no_baseline):
         rows = baseline_table(names, repeats, dtype, device, bar)
@@ -463,7 +499,7 @@ def main(argv=None) -> int:
         print(table(["model", "K", "L", "estimator", "time (ms)", "/ maml_autograd"], times,
                     [str, str, str, str, lambda v: f"{v:.1f}", lambda v: f"{v:.2f}"]) + "\n")
     if args.only in (None, "memory"):
-        memory = memory_sweep(names, points(Ks), args, peer, bar)
+        memory = memory_sweep(names, memory_cells(points(Ks), peer, K0, args.quick), args, bar)
         print("## Peak memory added by one meta-gradient (MiB; fresh subprocess per cell)\n")
         print(table(["model", "K", "L", "estimator", "peak (MiB)"], memory,
                     [str, str, str, str, lambda v: f"{v:.1f}"]) + "\n")

@@ -4,13 +4,13 @@
 the plots (``bounds.plotting``) all come here: a point's domain is checked by its parameters'
 declarations (``bounds.params``), its applicability by the theorem's hypotheses (missing
 parameters, then the conditions, in order), and the values by the variant's formulas -- exact
-(Fractions) or in log space over float64 arrays, normalised by a bound of the same variant.
+(Fractions, or rational brackets around irrational values) or over float64 arrays (in log space,
+or directly for values that may be negative), normalised by a bound of the same variant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -22,25 +22,27 @@ from .params import (
     format_value,
     numeric_point,
 )
-from .statement import Bound, Hypotheses, Theorem, Variant
+from .statement import Bound, Hypotheses, Quantity, Theorem, Variant, exact_value
 
 __all__ = ["VARIANTS", "get_theorem", "bind", "broken", "not_applicable", "applicable",
            "require_applicable", "checked_numeric", "numeric_result", "evaluate", "values",
-           "variants_for", "bound_value"]
+           "variants_for", "bound_value", "quantity_value"]
 
 #: what ``variant=`` accepts: the paper's statements, their proven replacements, or both
 VARIANTS = ("printed", "corrected", "all")
 
 
 def get_theorem(theorem: Theorem | str) -> Theorem:
-    """A Theorem from itself or its number ("3.6", "3.8", "3.10")."""
-    from .papers import THEOREMS
+    """A Theorem from itself or its number: "3.6", "3.8", "3.10" (BinomGBML), or a related
+    paper's, named with the paper ("imaml.lemma3", "ji2022.prop1", "ibaml.thm1")."""
+    from .papers import ALL_THEOREMS, THEOREMS
 
     if isinstance(theorem, Theorem):
         return theorem
-    if isinstance(theorem, str) and theorem.strip() in THEOREMS:
-        return THEOREMS[theorem.strip()]
-    raise ValueError(f"theorem = {theorem!r} is not one of {', '.join(map(repr, THEOREMS))}")
+    for index in (THEOREMS, ALL_THEOREMS):
+        if isinstance(theorem, str) and theorem.strip() in index:
+            return index[theorem.strip()]
+    raise ValueError(f"theorem = {theorem!r} is not one of {', '.join(map(repr, ALL_THEOREMS))}")
 
 
 def bind(hypotheses: Hypotheses, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def bound_value(bound: Bound, variant: Variant, point: Mapping[str, Any], *, exa
     """One variant of one bound at a point (a dict; keys beyond the signature are ignored): a
     Fraction (``exact``), else float64 (arrays broadcast). The variant's hypotheses are checked
     (NotApplicable names the first broken one)."""
-    name = f"Theorem {bound.theorem}"
+    name = get_theorem(bound.theorem).name
     hyp = bound.hypotheses_of(variant)
     formula = bound.formula_of(variant)
     if exact:
@@ -162,20 +164,45 @@ def bound_value(bound: Bound, variant: Variant, point: Mapping[str, Any], *, exa
         why = broken(hyp, p)
         if why:
             raise NotApplicable(f"{name}: {why[0]}", why[1])
-        return Fraction(formula.exact(*hyp.arguments_at(p)))
+        return exact_value(formula, hyp.arguments_at(p))
     p = numeric_point(hyp.signature, point)
     require_applicable(name, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
-    if formula.log is None:
+    if not formula.vectorised:
         raise ValueError(f"{bound.id} ({variant.name}) has no vectorised evaluator")
-    with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        return numeric_result(formula.log(*hyp.arguments_at(p, "numpy")), bound.id)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        arguments = hyp.arguments_at(p, "numpy")
+    out = formula.floats(*arguments)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def quantity_value(quantity: Quantity, hyp: Hypotheses, point: Mapping[str, Any], *, exact: bool) -> Any:
+    """A quantity at a point of its hypotheses (checked as for a bound): a Fraction or a bracket
+    (``exact``), else float64."""
+    name = f"{quantity.reference} ({quantity.key})"
+    if exact:
+        p = exact_point(hyp.signature, point)
+        why = broken(hyp, p)
+        if why:
+            raise NotApplicable(f"{name}: {why[0]}", why[1])
+        return exact_value(quantity.formula, hyp.arguments_at(p))
+    p = numeric_point(hyp.signature, point)
+    require_applicable(name, p, all(np.ndim(v) == 0 for v in p.values() if v is not None), hyp)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        arguments = hyp.arguments_at(p, "numpy")
+    out = quantity.formula.floats(*arguments)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def variants_for(theorem: Theorem, variant: str) -> tuple[str, ...]:
     """The variants ``variant=`` asks for: "all" is the printed one and, where the theorem has a
-    correction, the corrected one."""
+    correction, the corrected one; a variant's own name ("core", "commuting") where every bound
+    of the theorem has it."""
+    named = [n for n in theorem.variant_names()
+             if all(n in (v.name for v in b.variants) for b in theorem.bounds.values())]
+    if variant in named and variant not in VARIANTS:
+        return (variant,)
     if variant not in VARIANTS:
-        raise ValueError(f"variant = {variant!r} is not one of {', '.join(map(repr, VARIANTS))}")
+        raise ValueError(f"variant = {variant!r} is not one of {', '.join(map(repr, (*VARIANTS, *named)))}")
     if variant != "all":
         return (variant,)
     return ("printed", "corrected") if theorem.has_corrections() else ("printed",)
@@ -193,13 +220,15 @@ def values(theorem: Theorem, args: Sequence[Any], *, exact: bool, variant: str =
         raise ValueError(f"normalize = {normalize!r} is not one of {', '.join(map(repr, theorem.bounds))} or None")
     formulas = {k: b.formula_of(b.variant(variant)) for k, b in theorem.bounds.items()}
     if exact:
-        out = {k: Fraction(f.exact(*args)) for k, f in formulas.items()}
+        out = {k: exact_value(f, args) for k, f in formulas.items()}
         if normalize:
             if out[normalize] == 0:
                 raise BoundsInputError(f"normalize = {normalize!r}: the {normalize} bound of "
                                        f"{theorem.name} is 0 here, the ratio is undefined", ("normalize",))
             out = {k: v / out[normalize] for k, v in out.items()}
         return out
+    if normalize is None and not all(f.log is not None for f in formulas.values()):
+        return {k: f.floats(*args) for k, f in formulas.items()}  # raises if one has no evaluator
     with np.errstate(over="ignore", under="ignore"):
         logs = {}
         for k, f in formulas.items():
@@ -220,19 +249,22 @@ def values(theorem: Theorem, args: Sequence[Any], *, exact: bool, variant: str =
 
 def evaluate(theorem: Theorem | str, *args: Any, exact: bool = False, variant: str = "printed",
              **kwargs: Any) -> dict[str, Any]:
-    """The bounds of ``theorem`` ("3.6", "3.8", "3.10") at a point or over arrays.
+    """The bounds of ``theorem`` ("3.6", "3.8", "3.10"; or a related paper's, "imaml.lemma3",
+    "ji2022.prop1", "ibaml.thm1") at a point or over arrays.
 
     Parameters in the theorem's signature order, positionally or by name (for Theorems 3.6,
     3.8, 3.10: K, L, alpha, H, h=None, M=None; h and M are read by Theorem 3.10 only). Returns
     ``{"fo": ..., "trunc": ..., "binom": ...}`` -- the bounds (a), (b), (c) as multiples of
-    ``||g_t^K||``.
+    ``||g_t^K||`` (a related paper's theorem: its own keys, docs/bounds.md).
 
     * numeric (default): scalars or NumPy arrays, broadcast; float64 values (a float for scalar
       input). A value beyond float64 is ``inf``, never NaN.
-    * ``exact=True``: ints, Fractions or "p/q" strings; ``fractions.Fraction`` values.
+    * ``exact=True``: ints, Fractions or "p/q" strings; ``fractions.Fraction`` values (a
+      ``RationalBracket`` around an irrational one: a square root, a logarithm).
     * ``variant``: "printed" (the paper's statements), "corrected" (each bound that is false in
       general replaced by its proven correction; docs/errata.md), or "all":
-      ``{"printed": {...}, "corrected": {...}}``.
+      ``{"printed": {...}, "corrected": {...}}``; or the name of a variant every bound of the
+      theorem has ("core": iMAML Lemma 3 under Assumption 2.4 at theta).
 
     Raises ``BoundsInputError`` for parameters outside the domain and ``NotApplicable`` when a
     point breaks the theorem's conditions (for arrays: names the first such point; use
@@ -242,16 +274,17 @@ def evaluate(theorem: Theorem | str, *args: Any, exact: bool = False, variant: s
     if variant == "all":
         return {v: evaluate(thm, *args, exact=exact, variant=v, **kwargs) for v in ("printed", "corrected")}
     variants_for(thm, variant)
+    hyp = thm.hypotheses_for(variant)
     given = bind(thm.hypotheses, args, kwargs)
     if exact:
         p = exact_point(thm.hypotheses.signature, given)
-        why = broken(thm.hypotheses, p)
+        why = broken(hyp, p)
         if why:
             raise NotApplicable(f"{thm.name}: {why[0]}", why[1])
         return values(thm, thm.arguments(p), exact=True, variant=variant)
     scalar = all(np.ndim(v) == 0 for v in given.values() if v is not None)
     p = numeric_point(thm.hypotheses.signature, given)
-    require_applicable(thm, p, scalar)
+    require_applicable(thm.name, p, scalar, hyp)
     with np.errstate(over="ignore", under="ignore"):  # alpha*H may overflow to inf: handled
         arguments = thm.arguments(p, "numpy")
     out = values(thm, arguments, exact=False, variant=variant)

@@ -10,6 +10,7 @@ Fractions, vectorised checks on float64 arrays (``np.minimum`` for ``min``), the
 that names the broken relation and its values, the SymPy relation (``bounds.symbolic``), and the
 bounds a Hypothesis strategy may draw a parameter from (:meth:`Relation.bound_for`).
 
+Powers take integer exponents (``(1 + alpha*L)**(2*N) < 2``; shown as ``(1+alpha*L)^(2*N)``).
 A relation whose right side divides by a positive parameter is *checked* with the denominator
 cleared (``alpha <= 1/H`` as ``alpha*H <= 1``), so that a float check never depends on how 1/H
 rounds; the message shows the cleared form ("alpha*H = 2 > 1"), the display the written one.
@@ -80,6 +81,9 @@ class Expr:
     def __rtruediv__(self, other: object) -> Expr:
         return _Binary("/", as_expr(other), self)
 
+    def __pow__(self, other: object) -> Expr:  # an integer exponent: (1 + alpha*L)**(2*N)
+        return _Binary("^", self, as_expr(other))
+
     def __le__(self, other: object) -> Relation:
         return Relation(self, "<=", as_expr(other))
 
@@ -140,8 +144,8 @@ class Num(Expr):
 
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -155,14 +159,20 @@ class _Binary(Expr):
         return _PRECEDENCE[self.op]
 
     def evaluate(self, values: Mapping[str, Any], backend: str = "exact") -> Any:
-        return _OPS[self.op](self.left.evaluate(values, backend), self.right.evaluate(values, backend))
+        left, right = self.left.evaluate(values, backend), self.right.evaluate(values, backend)
+        if self.op == "^" and backend == "exact":
+            return Fraction(left) ** int(right)  # exponents are integers
+        if self.op == "^":
+            with np.errstate(over="ignore"):  # beyond float64: inf, decided as such
+                return np.power(np.asarray(left, dtype=float), right)
+        return _OPS[self.op](left, right)
 
     def text(self) -> str:  # "K-L", "alpha*H", "1/H": compact, as the paper's conditions read
-        right_parent = self.precedence + (self.op in "-/")  # a-(b-c), a/(b*c)
+        right_parent = self.precedence + (self.op in "-/^")  # a-(b-c), a/(b*c), a^(b^c)
         return f"{self.left._wrap(self.precedence)}{self.op}{self.right._wrap(right_parent)}"
 
     def sympy(self, symbols: Mapping[str, Any]) -> Any:
-        return _OPS[self.op](self.left.sympy(symbols), self.right.sympy(symbols))
+        return _OPS[self.op](self.left.sympy(symbols), self.right.sympy(symbols))  # "^": Pow
 
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.left.names() + self.right.names()))

@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betainc, gammaln
 
-__all__ = ["log_comb", "log_expm1", "log_one_minus_power", "log_binomial_tail"]
+__all__ = ["log_comb", "log_expm1", "log_one_minus_power", "log_binomial_tail", "log_of", "log_product",
+           "log_sum"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -102,4 +103,30 @@ def log_binomial_tail(K: ArrayLike, L: ArrayLike, x: ArrayLike) -> np.ndarray:
     out[live] = values
     whole = L == 0  # the full sum (1+x)^K - 1: the same expression as (11a), bit for bit
     out[whole] = log_expm1(K[whole] * np.log1p(x[whole]))
+    return out
+
+
+def log_of(x: ArrayLike) -> np.ndarray:
+    """``log x`` for x >= 0 (``-inf`` at 0, ``inf`` at inf)."""
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(x, dtype=float))
+
+
+def log_product(*logs: ArrayLike) -> np.ndarray:
+    """``log`` of a product of non-negative factors from their logs: ``-inf`` where a factor is 0,
+    even when another is inf (a zero factor makes the product 0, never NaN)."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in logs))
+    zero = np.zeros(arrays[0].shape, dtype=bool)
+    total = np.zeros(arrays[0].shape)
+    for a in arrays:
+        zero |= a == -np.inf
+        total = total + np.where(a == -np.inf, 0.0, a)
+    return np.where(zero, -np.inf, total)
+
+
+def log_sum(*logs: ArrayLike) -> np.ndarray:
+    """``log`` of a sum of non-negative terms from their logs (``logaddexp``, no overflow)."""
+    out = np.asarray(logs[0], dtype=float)
+    for v in logs[1:]:
+        out = np.logaddexp(out, v)
     return out

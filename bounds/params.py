@@ -28,6 +28,7 @@ __all__ = ["BoundsInputError", "NotApplicable", "Parameter", "format_value", "to
            "exact_point", "numeric_point", "to_float"]
 
 _POSITIVE_FINITE = "is not positive and finite"
+_NONNEGATIVE_FINITE = "is not non-negative and finite"
 
 
 class _NamedError(ValueError):
@@ -60,7 +61,8 @@ class Parameter:
     """A parameter of a statement, e.g. ``Parameter("L", "integer", minimum=0, maximum="K")``.
 
     * ``kind``: "integer" (``minimum``; and ``maximum``, the name of a parameter it may not
-      exceed), "positive" (a positive finite real) or "real" (a finite real);
+      exceed), "positive" (a positive finite real), "nonnegative" (a finite real >= 0) or
+      "real" (a finite real);
     * ``description``: what it is ("the strong-convexity constant h"), used in messages and help;
     * ``needed_by``: for a parameter some statements do without: who needs it ("Assumption 3.9"),
       so that a point without it reads "h is not given (Assumption 3.9 needs the
@@ -74,7 +76,7 @@ class Parameter:
     """
 
     name: str
-    kind: Literal["integer", "positive", "real"]
+    kind: Literal["integer", "positive", "nonnegative", "real"]
     description: str = ""
     minimum: int = 0
     maximum: str | None = None
@@ -178,6 +180,8 @@ def exact_point(parameters: Iterable[Parameter], values: Mapping[str, Any]) -> d
             raise BoundsInputError(f"{par.name} = {v} {_integer_condition(par)}", (par.name,))
         if par.kind == "positive" and v <= 0:
             raise BoundsInputError(f"{par.name} = {v} {_POSITIVE_FINITE}", (par.name,))
+        if par.kind == "nonnegative" and v < 0:
+            raise BoundsInputError(f"{par.name} = {v} {_NONNEGATIVE_FINITE}", (par.name,))
     for par in parameters:
         v, top = p[par.name], par.maximum
         if v is not None and top is not None and p.get(top) is not None \
@@ -209,6 +213,8 @@ def numeric_point(parameters: Iterable[Parameter], values: Mapping[str, Any]) ->
                 condition = "is not an integer" if ranged else _integer_condition(par)
             elif par.kind == "positive":
                 ok, condition = np.isfinite(v) & (v > 0), _POSITIVE_FINITE
+            elif par.kind == "nonnegative":
+                ok, condition = np.isfinite(v) & (v >= 0), _NONNEGATIVE_FINITE
             else:
                 ok, condition = np.isfinite(v), "is not finite"
             _raise_first(p, par.name, ~ok, condition)

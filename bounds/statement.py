@@ -7,9 +7,10 @@
   assumptions, its parameter conditions (:class:`bounds.expr.Condition`, one predicate for
   checks, messages, SymPy and strategies), and the arguments its formulas take;
 * :class:`Formula` -- one right-hand side, with its three evaluators side by side: exact
-  (Fractions), vectorised and overflow-safe (natural log over float64 arrays), SymPy;
+  (Fractions, or a rational bracket around an irrational value), vectorised and overflow-safe
+  (natural log over float64 arrays, or the value itself where it may be negative), SymPy;
 * :class:`Variant` -- as printed, corrected (another formula, with where the proof is), or
-  restricted (more assumptions or conditions), each with a :data:`Status`;
+  restricted (more assumptions or conditions, or some replaced), each with a :data:`Status`;
 * the statements: :class:`Bound` (an estimator's error is at most a formula times ||g||),
   :class:`Relation` (an exact comparison of numbers: Lemma B.5, B.7, an ordering),
   :class:`Claim` (a claim of the text whose check needs the estimators: sharpness, looseness);
@@ -33,12 +34,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
+import numpy as np
+
 from .expr import Condition, Expr
 from .params import Parameter
 
 __all__ = ["Status", "STATUSES", "VERDICT_OF_STATUS", "Assumption", "COMMUTING", "Hypotheses",
            "Formula", "Variant", "Statement", "Bound", "Relation", "Claim", "Quantity", "Theorem",
-           "spectrum"]
+           "spectrum", "exact_value"]
 
 Status = Literal["holds", "false in general", "corrected", "vacuous"]
 STATUSES: tuple[Status, ...] = ("holds", "false in general", "corrected", "vacuous")
@@ -134,10 +137,16 @@ class Hypotheses:
         return spectral[-1].name if spectral else "-"
 
     def extended(self, assumptions: Sequence[Assumption] = (),
-                 conditions: Sequence[Condition] = ()) -> Hypotheses:
-        """These hypotheses with more assumptions or conditions (a restricted variant)."""
-        return Hypotheses(self.parameters, self.assumptions + tuple(assumptions),
-                          self.conditions + tuple(conditions), self.signature, self.arguments)
+                 conditions: Sequence[Condition] = (), drops: Sequence[str] = ()) -> Hypotheses:
+        """These hypotheses with more assumptions or conditions (a restricted variant), without
+        the assumptions or conditions named in ``drops`` (by ``Assumption.name`` or
+        ``Condition.text``: a variant that replaces them)."""
+        if not (assumptions or conditions or drops):
+            return self
+        kept_a = tuple(a for a in self.assumptions if a.name not in drops)
+        kept_c = tuple(c for c in self.conditions if c.text not in drops)
+        return Hypotheses(self.parameters, kept_a + tuple(assumptions), kept_c + tuple(conditions),
+                          self.signature, self.arguments)
 
 
 @dataclass(frozen=True)
@@ -148,20 +157,42 @@ class Formula:
       irrational constant, a ``RationalBracket``);
     * ``log(*args)``: float64 arrays in, the natural logarithm of the value out, so that a value
       beyond float64 is inf and never NaN (None: no vectorised evaluator);
-    * ``sympy()``: the SymPy expression in the symbols of ``bounds.symbolic`` (SymPy is imported
-      only when this is called).
+    * ``numeric(*args)``: instead of ``log``, for a value that may be negative (an iteration
+      count 2 sqrt(kappa) log(x), a bound divided by 1 - C_b): float64 arrays in, the value out,
+      +-inf beyond float64 and never NaN;
+    * ``sympy()``: the SymPy expression in the symbols of its parameters (``bounds.symbolic``;
+      SymPy is imported only when this is called).
 
-    The three are tested against each other (tests/test_statements.py).
+    The three are tested against each other (tests/test_statements.py, tests/test_bounds_related.py).
     """
 
     exact: Callable[..., Any]
     log: Callable[..., Any] | None
     sympy: Callable[[], Any]
     text: str = ""  # plain-text form for docs and --list: "1 - (1 - alpha H)^K"
+    numeric: Callable[..., Any] | None = None
 
     @property
     def expr(self) -> Any:
         return _sympy(self.sympy)
+
+    @property
+    def vectorised(self) -> bool:
+        return self.log is not None or self.numeric is not None
+
+    def floats(self, *args: Any) -> Any:
+        """The value over float64 arrays (exp of ``log``, or ``numeric``): +-inf beyond float64;
+        NaN would be a bug and raises."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            if self.log is not None:
+                out = np.exp(self.log(*args))
+            elif self.numeric is not None:
+                out = np.asarray(self.numeric(*args), dtype=float)
+            else:
+                raise ValueError(f"{self.text or self.sympy.__name__}: no vectorised evaluator")
+        if np.isnan(out).any():
+            raise RuntimeError(f"internal error: {self.text or self.sympy.__name__} gave NaN")
+        return out
 
 
 @functools.cache
@@ -178,7 +209,14 @@ class Variant:
     * "corrected": another ``formula`` (or, for a relation, other conditions) that is proven,
       with ``proof`` saying where;
     * "restricted": the printed formula under more ``assumptions`` (e.g. :data:`COMMUTING`) or
-      ``conditions`` (an L range): where a statement that is false in general still holds.
+      ``conditions`` (an L range): where a statement that is false in general (or vacuous) still
+      holds. ``drops`` names assumptions (``Assumption.name``) or conditions (``Condition.text``)
+      of the statement that the variant does without: a variant replaces them by its own (iMAML's
+      Assumption 2.4 "for all theta" by the same at the theta considered), and a corrected one
+      may need fewer conditions than the printed one.
+
+    ``check``: the id of the check that decides the variant, when it is not the variant's own
+    registry id (a constant checked as part of its statement: iMAML's B_1 with Lemma 3).
 
     ``attained_at(point)``: where the text says the bound is attained (sharp), as the eigenvalue
     of each H^k = lambda_k I; None when it says nothing.
@@ -193,6 +231,8 @@ class Variant:
     proof: str = ""
     text: str = ""
     attained_at: Callable[[Mapping[str, Any]], list[Any]] | None = None
+    drops: tuple[str, ...] = ()
+    check: str = ""
 
     def __post_init__(self) -> None:
         allowed = {"printed": ("holds", "false in general", "vacuous"),
@@ -235,18 +275,28 @@ class Statement:
         return self.printed.status
 
     def variant(self, name: str) -> Variant:
-        """The variant called ``name``; "corrected" falls back to the printed one when the printed
-        statement holds (it is its own correction)."""
+        """The variant called ``name``. "corrected" without a variant of that name: the first
+        variant of kind "corrected", else the printed one when it holds (it is its own
+        correction), else the first restricted variant that holds (where the printed statement,
+        false in general or vacuous, holds)."""
         for v in self.variants:
             if v.name == name:
                 return v
-        if name == "corrected" and self.printed.status == "holds":
-            return self.printed
+        if name == "corrected":
+            fallbacks = [v for v in self.variants if v.kind == "corrected"]
+            fallbacks += [self.printed] if self.printed.status == "holds" else []
+            fallbacks += [v for v in self.variants if v.kind == "restricted" and v.status == "holds"]
+            if fallbacks:
+                return fallbacks[0]
         raise KeyError(f"{self.id} has no variant {name!r} (it has {', '.join(v.name for v in self.variants)})")
 
     def variant_id(self, variant: Variant) -> str:
         """The registry id of a variant: the statement's id, then the variant's name."""
         return self.id if variant.kind == "printed" else f"{self.id}.{variant.name}"
+
+    def check_id(self, variant: Variant) -> str:
+        """The id of the check that decides a variant: its own ``check``, else its registry id."""
+        return variant.check or self.variant_id(variant)
 
     def variant_reference(self, variant: Variant) -> str:
         """Where a variant is stated: the paper for the printed and restricted ones (with the
@@ -268,13 +318,13 @@ class Statement:
 
     def hypotheses_of(self, variant: Variant) -> Hypotheses:
         """The hypotheses a variant is stated under."""
-        return self.hypotheses.extended(variant.assumptions, variant.conditions)
+        return self.hypotheses.extended(variant.assumptions, variant.conditions, variant.drops)
 
     def holds_for(self, variant: Variant | None = None) -> str | None:
-        """For a variant that is false in general: where it holds (its statement's restricted
-        variants that hold), e.g. "commuting Hessians"; None otherwise."""
+        """For a variant that is false in general or vacuous: where it holds (its statement's
+        restricted variants that hold), e.g. "commuting Hessians"; None otherwise."""
         variant = variant or self.printed
-        if variant.status != "false in general":
+        if variant.status not in ("false in general", "vacuous"):
             return None
         where = [v.restriction for v in self.variants if v.kind == "restricted" and v.status == "holds"]
         return "; ".join(where) or None
@@ -355,6 +405,12 @@ class Relation(Statement):
         return True, left, right
 
 
+def exact_value(formula: Formula, args: Sequence[Any]) -> Any:
+    """A formula's exact value: a Fraction, or a ``RationalBracket`` (it has ``lower``) as it is."""
+    value = formula.exact(*args)
+    return value if hasattr(value, "lower") else Fraction(value)
+
+
 def _compare(a: Any, b: Any, op: str) -> bool:
     """``a op b`` for rationals, either of which may be a RationalBracket (its value lies strictly
     between ``lower`` and ``upper``); ArithmeticError when the brackets leave it undecided."""
@@ -395,15 +451,17 @@ class Claim(Statement):
 class Quantity:
     """An evaluable expression that is not a claim itself: an envelope of a proof, a constant.
 
-    ``function`` is its public evaluator (numeric, float arrays); ``formula`` its SymPy form and
-    exact value (a bracket when it involves e)."""
+    ``formula`` is its SymPy form, exact value (a bracket when it is irrational) and vectorised
+    evaluator, taking the ``hypotheses``' arguments (default: its theorem's); ``function``, where
+    given, its public numeric evaluator (float arrays) instead of the generic one."""
 
     theorem: str
     key: str
     reference: str
     description: str
     formula: Formula
-    function: Callable[..., Any]
+    function: Callable[..., Any] | None = None
+    hypotheses: Hypotheses | None = None
 
     @property
     def expr(self) -> Any:
@@ -415,11 +473,16 @@ class Quantity:
         return sympy.latex(self.expr)
 
     def evaluate(self, *args: Any, exact: bool = False, **kwargs: Any) -> Any:
-        """Numeric (float arrays) by ``function``; ``exact=True`` is refused (e is irrational)."""
+        """At a point of its hypotheses' signature: exact (a Fraction or a bracket) or float64
+        (arrays broadcast). A quantity with a ``function`` is numeric only (``exact=True`` is
+        refused: its value involves e)."""
+        from .evaluation import bind, get_theorem, quantity_value
+
+        if self.function is None:
+            hyp = self.hypotheses or get_theorem(self.theorem).hypotheses
+            return quantity_value(self, hyp, bind(hyp, args, kwargs), exact=exact)
         if exact:
             raise ValueError(f"{self.reference} involves e and has no exact value")
-        from .evaluation import bind, get_theorem
-
         given = bind(get_theorem(self.theorem).hypotheses, args, kwargs)  # the theorem's signature
         names = self.function.__code__.co_varnames[:self.function.__code__.co_argcount]
         return self.function(**{n: given.get(n) for n in names})
@@ -455,14 +518,23 @@ class Theorem:
         """The formulas' arguments at a point (e.g. K, L, alpha*H), exactly or over arrays."""
         return self.hypotheses.arguments_at(point, backend)
 
-    def exact_values(self, point: Mapping[str, Any], variant: str = "printed") -> dict[str, Fraction]:
-        """Every bound of the variant at an exact point, as Fractions (no condition checked)."""
+    def exact_values(self, point: Mapping[str, Any], variant: str = "printed") -> dict[str, Any]:
+        """Every bound of the variant at an exact point, as Fractions (brackets where irrational;
+        no condition checked)."""
         args = self.arguments(point)
-        return {k: Fraction(b.formula_of(b.variant(variant)).exact(*args)) for k, b in self.bounds.items()}
+        return {k: exact_value(b.formula_of(b.variant(variant)), args) for k, b in self.bounds.items()}
 
     def has_corrections(self) -> bool:
         """Whether some bound's corrected variant differs from the printed one."""
         return any(b.variant("corrected") is not b.printed for b in self.bounds.values())
+
+    def hypotheses_for(self, variant: str = "printed") -> Hypotheses:
+        """The hypotheses a row of the variant is evaluated under: the theorem's, with the
+        conditions that every bound's variant adds, and without those every one drops."""
+        chosen = [b.variant(variant) for b in self.bounds.values()]
+        drops = set.intersection(*(set(v.drops) for v in chosen)) if chosen else set()
+        extra = [c for c in chosen[0].conditions if all(c in v.conditions for v in chosen)] if chosen else []
+        return self.hypotheses.extended((), extra, tuple(drops))
 
     # --- views kept from the first API ---------------------------------------------------------
 

@@ -1,10 +1,13 @@
 """SymPy symbols of the statements' parameters (imported on first use; ``import bounds`` doesn't).
 
-Each declared parameter (``bounds.papers.PARAMETERS``) is a SymPy symbol with the assumptions
-its kind implies: an integer K >= 1 is ``integer=True, positive=True``, an integer L >= 0
-``nonnegative=True``, alpha, H, h ``positive=True``, gamma ``real=True``. The BinomGBML ones are
-also module attributes (``bounds.symbolic.K``, ``alpha``, ...), with the summation index ``l``.
-A statement's SymPy expression is built from these by its definition (``Formula.sympy``).
+Each declared parameter is a SymPy symbol with the assumptions its kind implies: an integer
+K >= 1 is ``integer=True, positive=True``, an integer L >= 0 ``nonnegative=True``, alpha, H, h
+``positive=True``, rho >= 0 ``nonnegative=True``, gamma ``real=True``. The BinomGBML ones
+(``bounds.papers.PARAMETERS``) are in ``SYMBOLS`` and module attributes (``bounds.symbolic.K``,
+``alpha``, ...), with the summation index ``l``; a related paper's are ``symbol(parameter)`` of its
+own declarations (papers reuse letters: L is an integer in BinomGBML, a Lipschitz constant in
+Ji et al.). A statement's SymPy expression is built from these by its definition
+(``Formula.sympy``); :func:`substitute` reads a value for each free symbol by its name.
 """
 
 from __future__ import annotations
@@ -48,10 +51,13 @@ def rational(value: Any) -> Any:
 
 
 def substitute(expr: Any, **values: Any) -> Any:
-    """Substitute exact values (None entries skipped) and evaluate sums: the plain SymPy path.
+    """Substitute exact values (None entries skipped) for the free symbols of these names and
+    evaluate sums: the plain SymPy path.
 
     Returns a ``Fraction`` when the result is rational, else the SymPy number."""
-    subs = {SYMBOLS[name]: rational(v) for name, v in values.items() if v is not None}
+    subs = {SYMBOLS[name]: rational(v) for name, v in values.items() if v is not None and name in SYMBOLS}
+    subs.update({s: rational(values[s.name]) for s in getattr(expr, "free_symbols", ())
+                 if values.get(s.name) is not None})
     result = expr.subs(subs).doit()
     if isinstance(result, sp.Rational):
         return Fraction(int(result.p), int(result.q))

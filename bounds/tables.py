@@ -7,6 +7,11 @@ A row is a dict with the keys of the JSON schema of ``binomgbml bounds``: ``theo
 Fractions in exact mode; None when not applicable), and per bound its ``status`` ("holds",
 "false in general", "corrected") and ``holds_for`` (where a value that is false in general still
 holds, e.g. "commuting Hessians"; else None), as dicts keyed like the values.
+
+A related paper's theorem (``imaml.lemma3``, ``ji2022.prop1``, ...) has its own parameters and
+value keys; its rows carry only its own parameters. An exact value that is irrational (an
+iteration count with a square root and a logarithm) is a ``RationalBracket``: ``[lower, upper]``
+in text (rounded outwards), ``{"lower": "p/q", "upper": "p/q"}`` in JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .evaluation import broken, get_theorem, values, variants_for
+from .exact import RationalBracket
 from .params import BoundsInputError, NotApplicable, exact_point, to_float
 from .statement import Theorem
 
@@ -61,17 +67,14 @@ def bound_rows(theorems: Iterable[Theorem | str], points: Sequence[Mapping[str, 
     rows = []
     for theorem in chosen:
         names = variants_for(theorem, variant)
-        reasons = []
-        for p in _progress(checked, f"{theorem.name}: conditions", at_least=100_000):
-            why = broken(theorem.hypotheses, p)
-            if why and strict:
-                describe = ", ".join(f"{n}={p[n]}" for n in params if p[n] is not None)
-                flags = "/".join("{" + n + "}" for n in why[1])
-                raise NotApplicable(f"{flags}: {why[0]} ({theorem.name}, at {describe})", why[1])
-            reasons.append(None if why is None else f"{theorem.name}: {why[0]}")
-        live = [p for p, reason in zip(checked, reasons) if reason is None]
+        reasons_of: dict[int, list[str | None]] = {}
         block = {}
         for name in names:
+            hypotheses = theorem.hypotheses_for(name)  # a corrected variant may need fewer conditions
+            if id(hypotheses) not in reasons_of:
+                reasons_of[id(hypotheses)] = _reasons(theorem, hypotheses, checked, params, strict)
+            reasons = reasons_of[id(hypotheses)]
+            live = [p for p, reason in zip(checked, reasons) if reason is None]
             computed = iter(_values(theorem, live, exact, name, normalize) if live else [])
             block[name] = [_row(theorem, name, p, params, reason, None if reason else next(computed))
                            for p, reason in zip(checked, reasons)]
@@ -79,11 +82,27 @@ def bound_rows(theorems: Iterable[Theorem | str], points: Sequence[Mapping[str, 
     return rows
 
 
+def _reasons(theorem: Theorem, hypotheses: Any, checked: Sequence[Mapping[str, Any]],
+             params: Sequence[str], strict: bool) -> list[str | None]:
+    """Why each point breaks the hypotheses (None where it does not); ``strict``: raise instead."""
+    reasons = []
+    for p in _progress(checked, f"{theorem.name}: conditions", at_least=100_000):
+        why = broken(hypotheses, p)
+        if why and strict:
+            describe = ", ".join(f"{n}={p[n]}" for n in params if p[n] is not None)
+            flags = "/".join("{" + n + "}" for n in why[1])
+            raise NotApplicable(f"{flags}: {why[0]} ({theorem.name}, at {describe})", why[1])
+        reasons.append(None if why is None else f"{theorem.name}: {why[0]}")
+    return reasons
+
+
 def _row(theorem: Theorem, variant: str, p: Mapping[str, Any], params: Sequence[str],
          reason: str | None, value: Mapping[str, Any] | None) -> dict[str, Any]:
     row: dict[str, Any] = {"theorem": theorem.number}
     integers = {par.name for par in theorem.hypotheses.signature if par.integer}
-    row.update({n: (None if p.get(n) is None else (p[n] if n in integers else str(p[n]))) for n in params})
+    own = {par.name for par in theorem.hypotheses.signature}
+    row.update({n: (None if p.get(n) is None else (p[n] if n in integers else str(p[n])))
+                for n in params if n in own})
     row.update(applicable=reason is None, reason=reason)
     row.update({k: (None if value is None else value[k]) for k in theorem.bounds})
     chosen = {k: (b, b.variant(variant)) for k, b in theorem.bounds.items()}
@@ -115,7 +134,7 @@ def _values(theorem: Theorem, points: Sequence[Mapping[str, Any]], exact: bool, 
 
     out = values(theorem, arrays, exact=False, variant=variant, normalize=normalize, undefined=undefined)
     keys = list(theorem.bounds)
-    return [{k: float(out[k][i]) for k in keys} for i in range(len(points))]
+    return [{k: float(np.broadcast_to(out[k], (len(points),))[i]) for k in keys} for i in range(len(points))]
 
 
 def _float_range_error(theorem: Theorem, points: Sequence[Mapping[str, Any]], exact_args: list,
@@ -169,12 +188,51 @@ def unlimited_int_digits() -> Iterator[None]:
 
 def _text(value: Any, float_format: Any = repr) -> str:
     """A bound value as text: "p/q" exactly, inf, and floats through ``float_format`` (by default
-    the shortest round-trip repr; the table passes 6 significant digits)."""
+    the shortest round-trip repr; the table passes 6 significant digits); a bracket as
+    "[lower, upper]" (exact ends by default; with ``float_format`` rounded outwards)."""
     if value is None:
         return ""
+    if isinstance(value, RationalBracket):
+        if float_format is repr:
+            return f"[{value.lower}, {value.upper}]"
+        return f"[{_outward(value.lower, False)}, {_outward(value.upper, True)}]"
     if isinstance(value, Fraction):
         return str(value)
     return "inf" if math.isinf(value) else float_format(value)
+
+
+def _outward(value: Fraction, up: bool, digits: int = 6) -> str:
+    """``value`` to ``digits`` significant digits, rounded down (or ``up``): a bracket's end."""
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value.numerator)) - math.log10(value.denominator))
+    scale = Fraction(10) ** (digits - 1 - exponent)
+    n = math.ceil(value * scale) if up else math.floor(value * scale)
+    return f"{float(n / scale):.{digits + 1}g}"
+
+
+def _blocks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive rows whose theorems share their columns (one block for BinomGBML's theorems;
+    a related paper's theorems, with their own parameters and values, one block each)."""
+    blocks: list[list[dict[str, Any]]] = []
+    previous = None
+    for r in rows:
+        columns = columns_of([get_theorem(r["theorem"])])
+        if columns != previous:
+            blocks.append([])
+        blocks[-1].append(r)
+        previous = columns
+    return blocks
+
+
+def _title(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    """The table's first line: what the values are (a related paper: its title)."""
+    from .papers import PAPERS, paper_of
+
+    papers = [p for p in dict.fromkeys(paper_of(r["theorem"]) for r in rows) if p not in (None, "binomgbml")]
+    if papers:
+        return "# " + "; ".join(getattr(PAPERS[p], "TITLE", p) for p in papers)
+    return "# error bounds / fo bound of the same theorem" if normalize else "# error bounds / ||g_t^K||"
 
 
 def _layout(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], bool]:
@@ -208,21 +266,27 @@ def _status_note(row: Mapping[str, Any], keys: Sequence[str]) -> str:
 
 
 def _table(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    title = _title(rows, normalize)
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    if variants != ["printed"]:
+        title += f" ({' and '.join(variants)} statements)"
+    lines = [title]
+    for i, block in enumerate(_blocks(rows)):
+        lines += [""] * (i > 0) + _table_block(block)
+    return "\n".join(lines)
+
+
+def _table_block(rows: list[dict[str, Any]]) -> list[str]:
     names, keys, by_variant = _layout(rows)
     head = ["theorem"] + (["variant"] if by_variant else []) + names + keys + ["note"]
     body = []
     for r in rows:
         cells = [_text(r[k], "{:.6g}".format) if r["applicable"] else "n/a" for k in keys]
         body.append([r["theorem"]] + ([r["variant"]] if by_variant else [])
-                    + ["" if r[n] is None else str(r[n]) for n in names] + cells
+                    + ["" if r.get(n) is None else str(r[n]) for n in names] + cells
                     + [r["reason"] or _status_note(r, keys)])
     widths = [max(len(x) for x in column) for column in zip(head, *body)]
-    title = "# error bounds / fo bound of the same theorem" if normalize else "# error bounds / ||g_t^K||"
-    variants = list(dict.fromkeys(r["variant"] for r in rows))
-    if variants != ["printed"]:
-        title += f" ({' and '.join(variants)} statements)"
-    lines = [title] + ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip() for line in [head] + body]
-    return "\n".join(lines)
+    return ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip() for line in [head] + body]
 
 
 _INF_TOKEN = "__binomgbml_inf__"
@@ -230,6 +294,8 @@ _INF_TOKEN = "__binomgbml_inf__"
 
 def _json(rows: list[dict[str, Any]], normalize: str | None) -> str:
     def encode(v: Any) -> Any:
+        if isinstance(v, RationalBracket):
+            return {"lower": str(v.lower), "upper": str(v.upper)}
         if isinstance(v, Fraction):
             return str(v)
         if isinstance(v, float) and math.isinf(v):
@@ -264,7 +330,7 @@ def _csv(rows: list[dict[str, Any]], normalize: str | None) -> str:
                 field, key = nested[c]
                 value = r[field].get(key)
             elif c in keys:
-                value = None if r[c] is None else _text(r[c])
+                value = None if r.get(c) is None else _text(r[c])
             elif c == "applicable":
                 value = str(r[c]).lower()
             else:
@@ -274,11 +340,13 @@ def _csv(rows: list[dict[str, Any]], normalize: str | None) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
-_MARKS = {"false in general": "\\dagger", "corrected": "\\ddagger"}
+_MARKS = {"false in general": "\\dagger", "corrected": "\\ddagger", "vacuous": "\\S"}
 
 
 def _latex_number(value: Any, mark: str | None = None) -> str:
     suffix = f"^{{{mark}}}" if mark else ""
+    if isinstance(value, RationalBracket):
+        return f"$[{_outward(value.lower, False)}, {_outward(value.upper, True)}]{suffix}$"
     if isinstance(value, Fraction):
         return (f"$\\frac{{{value.numerator}}}{{{value.denominator}}}{suffix}$" if value.denominator != 1
                 else f"${value.numerator}{suffix}$")
@@ -313,7 +381,7 @@ def _latex_legend(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[str]:
                 if r["applicable"] and r["status"].get(k) == status:
                     bound = get_theorem(r["theorem"]).bounds[k]
                     variant = bound.variant(r["variant"])
-                    where = (bound.holds_for(variant) if status == "false in general"
+                    where = (bound.holds_for(variant) if status in ("false in general", "vacuous")
                              else bound.variant_reference(variant))
                     marked.setdefault(bound.equation, []).append(where or "")
         if not marked:
@@ -321,7 +389,11 @@ def _latex_legend(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[str]:
         equations = ", ".join(marked)
         details = "; ".join(dict.fromkeys(w for ws in marked.values() for w in ws if w))
         if status == "false in general":
-            text = (f"{equations}: false in general as printed (refuted for non-commuting Hessians); "
+            refuted = "for non-commuting Hessians" if "commuting Hessians" in details else "by an exact witness"
+            text = (f"{equations}: false in general as printed (refuted {refuted}); "
+                    f"{'they hold' if len(marked) > 1 else 'it holds'} for {details}.")
+        elif status == "vacuous":
+            text = (f"{equations}: vacuous as printed (its assumptions cannot hold together); "
                     f"{'they hold' if len(marked) > 1 else 'it holds'} for {details}.")
         else:
             text = f"{equations}: corrected bound, not in the paper (proof: {details})."
@@ -339,17 +411,31 @@ def _latex_escape(text: str) -> str:
 
 
 def _latex(rows: list[dict[str, Any]], normalize: str | None) -> str:
+    from .papers import PAPERS, paper_of
+
+    papers = [p for p in dict.fromkeys(paper_of(r["theorem"]) for r in rows) if p not in (None, "binomgbml")]
+    if papers:
+        caption = "; ".join(_latex_escape(getattr(PAPERS[p], "TITLE", p)) for p in papers)
+    else:
+        caption = ("Error bounds normalized by the first-order bound" if normalize
+                   else "Error bounds, as multiples of $\\|\\mathbf{g}_t^K\\|$")
+    lines = ["% needs \\usepackage{booktabs}", "\\begin{table}[t]", "\\centering",
+             f"\\caption{{{caption} ({_theorem_list(rows)}).}}"]
+    for i, block in enumerate(_blocks(rows)):
+        lines += ["\\medskip"] * (i > 0) + _latex_block(block)
+    keys = list(dict.fromkeys(k for r in rows for k in r["status"]))
+    lines += [*_latex_legend(rows, keys), "\\end{table}"]
+    return "\n".join(lines)
+
+
+def _latex_block(rows: list[dict[str, Any]]) -> list[str]:
     names, keys, by_variant = _layout(rows)
     theorems = [get_theorem(n) for n in dict.fromkeys(r["theorem"] for r in rows)]
     symbols = {p.name: f"${p.symbol or p.name}$" for t in theorems for p in t.hypotheses.signature}
     bound_symbols = {k: f"${b.symbol}$" for t in theorems for k, b in t.bounds.items()}
     head = (["Theorem"] + (["variant"] if by_variant else []) + [symbols[n] for n in names]
             + [bound_symbols[k] for k in keys])
-    caption = ("Error bounds normalized by the first-order bound" if normalize
-               else "Error bounds, as multiples of $\\|\\mathbf{g}_t^K\\|$")
-    lines = ["% needs \\usepackage{booktabs}", "\\begin{table}[t]", "\\centering",
-             f"\\caption{{{caption} ({_theorem_list(rows)}).}}",
-             f"\\begin{{tabular}}{{l{'l' if by_variant else ''}{'r' * len(names)}{'r' * len(keys)}}}",
+    lines = [f"\\begin{{tabular}}{{l{'l' if by_variant else ''}{'r' * len(names)}{'r' * len(keys)}}}",
              "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
     previous = None
     for r in rows:
@@ -359,6 +445,5 @@ def _latex(rows: list[dict[str, Any]], normalize: str | None) -> str:
         cells = ([_latex_number(r[k], _MARKS.get(r["status"][k])) for k in keys] if r["applicable"]
                  else [f"\\multicolumn{{{len(keys)}}}{{c}}{{n/a}}"])
         lines.append(" & ".join([r["theorem"]] + ([r["variant"]] if by_variant else [])
-                                + [_latex_input(r[n]) for n in names] + cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", *_latex_legend(rows, keys), "\\end{table}"]
-    return "\n".join(lines)
+                                + [_latex_input(r.get(n)) for n in names] + cells) + " \\\\")
+    return lines + ["\\bottomrule", "\\end{tabular}"]

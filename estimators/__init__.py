@@ -10,7 +10,9 @@ explicit Hessians (:meth:`Trajectory.from_hessians`) or from a model
 * :func:`ibaml`, :func:`bayes_explicit`: iBaML's Bayesian meta-gradients over a :class:`BayesianTask`.
 
 :func:`maml_autograd` is the independent ground truth (autograd through the unrolled loop), and
-:func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer.
+:func:`accumulate_meta_gradient` puts a meta-batch estimate into ``.grad`` for any optimizer, and
+:class:`MetaObjective` is the same as a loss to backpropagate (under DistributedDataParallel too;
+:mod:`estimators.distributed`).
 The dense NumPy / exact-rational yardstick is :mod:`estimators.reference` (independent code).
 
 The names are imported on first use, so that ``from estimators import reference`` (NumPy and
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # for type checkers; at run time the names below are imported
     from .errors import EstimatorInputError
     from .implicit import CGResult, imaml, imaml_cg, imaml_exact
     from .multistep import multistep_maml, resampling_meta_gradient
-    from .training import ESTIMATORS, accumulate_meta_gradient, meta_gradient
+    from .training import ESTIMATORS, MetaObjective, accumulate_meta_gradient, meta_gradient
     from .trajectory import HVP_MODES, MEMORY_MODES, SCHEDULES, Trajectory
     from .unrolled import maml_autograd
 
@@ -43,6 +45,7 @@ __all__ = [
     "CGResult",
     "EstimatorInputError",
     "IbamlResult",
+    "MetaObjective",
     "Trajectory",
     "accumulate_meta_gradient",
     "bayes_explicit",
@@ -71,7 +74,8 @@ _MODULES = {
     "binom": "binomial", "hybrid": "binomial", "EstimatorInputError": "errors",
     "CGResult": "implicit", "imaml": "implicit", "imaml_cg": "implicit", "imaml_exact": "implicit",
     "multistep_maml": "multistep", "resampling_meta_gradient": "multistep",
-    "ESTIMATORS": "training", "accumulate_meta_gradient": "training", "meta_gradient": "training",
+    "ESTIMATORS": "training", "MetaObjective": "training", "accumulate_meta_gradient": "training",
+    "meta_gradient": "training",
     "HVP_MODES": "trajectory", "MEMORY_MODES": "trajectory", "SCHEDULES": "trajectory",
     "Trajectory": "trajectory", "maml_autograd": "unrolled",
 }

@@ -107,8 +107,9 @@ def _points_cascade(traj: Trajectory, L: int, start: int, alpha: float,
         if lo > hi:
             continue
         ks = torch.full((hi - lo + 1,), k, device=traj.g.device, dtype=torch.long)
-        U = _chunked_hvp(traj, ks, torch.stack(W[lo - 1:hi]), chunk_size)
-        W[lo:hi + 1] = [W[j] - alpha * U[j - lo] for j in range(lo, hi + 1)]
+        V = W[lo - 1].unsqueeze(0) if lo == hi else torch.stack(W[lo - 1:hi])  # one row: no copy
+        U = _chunked_hvp(traj, ks, V, chunk_size)
+        W[lo:hi + 1] = [torch.sub(W[j], U[j - lo], alpha=alpha) for j in range(lo, hi + 1)]
         if hi < L:
             W[hi + 1] = W[hi]                                # w_{K-k+1}(k) = w_{K-k}(k) = P^{K-k} g
     return W[L].clone()

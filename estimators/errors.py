@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 __all__ = ["EstimatorInputError", "adapted_parameters", "all_finite", "check_data",
-           "check_deterministic", "check_draws", "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result"]
+           "check_deterministic", "check_draws", "check_int", "check_positive", "check_reproduced", "evaluate_loss", "finite_result",
+           "meta_only_parameters"]
 
 
 class EstimatorInputError(ValueError):
@@ -79,25 +80,59 @@ def finite_result(estimator: Callable[..., torch.Tensor]) -> Callable[..., torch
 
 # -- the model, its data and its loss (Trajectory.from_model and maml_autograd) ---------------------
 
-def adapted_parameters(model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
-    """The ``(name, parameter)`` pairs of ``model.named_parameters()`` that require grad, in that
-    order: the parameters the inner loop adapts and the meta-gradient covers. A parameter with
-    ``requires_grad=False`` is frozen (torch's convention): held fixed, and given no meta-gradient.
-    Raises if there is none, or if an adapted parameter has non-finite entries."""
+def adapted_parameters(model: torch.nn.Module, adapted: Any = None
+                       ) -> list[tuple[str, torch.nn.Parameter]]:
+    """The ``(name, parameter)`` pairs of ``model.named_parameters()`` that the inner loop adapts,
+    in that order: those named in ``adapted`` (a collection of parameter names), or, when it is
+    None, every parameter that requires grad. A parameter with ``requires_grad=False`` is frozen
+    (torch's convention): held fixed, and given no meta-gradient; one that requires grad but is not
+    named in ``adapted`` is meta-only (see :func:`meta_only_parameters`). Raises if there is none,
+    if ``adapted`` names an unknown or a frozen parameter, or if a parameter has non-finite
+    entries."""
     if not isinstance(model, torch.nn.Module):
         raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
     named = list(model.named_parameters())
     if not named:
         raise EstimatorInputError(f"model {type(model).__name__} has no parameters")
-    adapted = [(n, p) for n, p in named if p.requires_grad]
-    if not adapted:
+    chosen = None if adapted is None else _adapted_names(named, adapted)
+    selected = [(n, p) for n, p in named if p.requires_grad and (chosen is None or n in chosen)]
+    if not selected:
         raise EstimatorInputError(f"model {type(model).__name__} has no parameter that requires grad: "
                                   f"all {len(named)} are frozen, so there is nothing to adapt")
     for name, p in named:
         if not all_finite(p.detach()):
             raise EstimatorInputError(f"model parameter {name!r} has non-finite entries: need finite "
                                       "parameters")
-    return adapted
+    return selected
+
+
+def meta_only_parameters(model: torch.nn.Module, adapted: Any = None
+                         ) -> list[tuple[str, torch.nn.Parameter]]:
+    """The parameters that require grad but are not adapted (none when ``adapted`` is None), in
+    ``model.named_parameters()`` order: held fixed in the inner loop, yet meta-learned (the body
+    when only the head is adapted)."""
+    if adapted is None:
+        return []
+    chosen = _adapted_names(list(model.named_parameters()), adapted)
+    return [(n, p) for n, p in model.named_parameters() if p.requires_grad and n not in chosen]
+
+
+def _adapted_names(named: list, adapted: Any) -> set[str]:
+    if isinstance(adapted, str) or not hasattr(adapted, "__iter__"):
+        raise EstimatorInputError(f"adapted={adapted!r} must be a collection of parameter names "
+                                  f"(e.g. ['2.weight', '2.bias']) or None")
+    chosen, kinds = set(adapted), dict((n, p.requires_grad) for n, p in named)
+    for n in sorted(chosen, key=str):
+        if n not in kinds:
+            raise EstimatorInputError(f"adapted names {n!r}, which is not a parameter of the model: "
+                                      f"need names from model.named_parameters() "
+                                      f"({', '.join(kinds)})")
+        if not kinds[n]:
+            raise EstimatorInputError(f"adapted names {n!r}, which is frozen (requires_grad=False): "
+                                      f"need a parameter that requires grad")
+    if not chosen:
+        raise EstimatorInputError("adapted=[] names no parameter: need at least one to adapt")
+    return chosen
 
 
 def check_data(what: str, data: Any) -> tuple:

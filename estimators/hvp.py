@@ -100,7 +100,7 @@ def inner_loop_with_graphs(f_trn: Loss, theta: torch.Tensor, K: int, alpha: floa
     for k in range(K):
         leaf, g, loss = gradient_with_graph(f_trn, points[-1], create_graph=grads.keep)
         grads.add(k, leaf, g)
-        points.append(points[-1] - alpha * g.detach())
+        points.append(torch.sub(points[-1], g.detach(), alpha=alpha))
         if k == 0:
             first_loss = loss
     return points, first_loss
@@ -242,8 +242,9 @@ class AutoHvp:
         self.owner = None  # the Trajectory, to report the mode last used as traj.hvp_mode
         self.keep = grads.keep
         self.graph = _hvp_graph(grads)
-        self.fns = {"graph": self.graph,
-                    **{m: build(f_trn, points) for m, build in _FUNC_BUILDERS.items()}}
+        self.fns = {"graph": self.graph}  # with kept graphs, "graph" is the only mode used
+        if not self.keep:
+            self.fns.update({m: build(f_trn, points) for m, build in _FUNC_BUILDERS.items()})
 
     def __call__(self, ks: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         if V.shape[0] == 1 or self.keep:

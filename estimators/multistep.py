@@ -9,7 +9,7 @@
   gradient on T. With S_j = D_j = S for all j it is eq. (12), the finite-sum estimator.
 
 The inner step size is the caller's: the paper's rule alpha = c / (N L) and what it guarantees
-are in :mod:`bounds.related_ji2022` (``step_size_rule``), with the smoothness constants of
+are in :mod:`bounds.papers.ji2022` (``ji2022.stepsize``), with the smoothness constants of
 Propositions 1 and 7. Exact references: :mod:`estimators.reference_multistep`.
 """
 

@@ -27,6 +27,7 @@ from torch.func import functional_call, grad
 from .errors import (
     EstimatorInputError,
     adapted_parameters,
+    meta_only_parameters,
     all_finite,
     check_data,
     check_deterministic,
@@ -63,7 +64,10 @@ class Trajectory:
     ``shapes`` (the adapted parameters a flat vector covers, in ``model.named_parameters()``
     order; ``["theta"]`` and ``[(d,)]`` for explicit Hessians), ``schedule`` (the order in which
     :func:`estimators.binom` runs its cascade on this trajectory by default: "stages" for explicit
-    Hessians and for hvp="loop", "points" for the other model trajectories).
+    Hessians and for hvp="loop", "points" for the other model trajectories),
+    ``meta_only_names`` and ``meta_only_shapes`` (the parameters held fixed in the inner loop but
+    meta-learned, when ``from_model`` was given ``adapted``; empty otherwise: see
+    :meth:`meta_only_gradient`).
     """
 
     def __init__(self, *, alpha: float, g: torch.Tensor, K: int, hvp_fn: HvpFn,
@@ -80,6 +84,9 @@ class Trajectory:
         self.shapes = [torch.Size(s) for s in shapes]
         self.schedule = schedule
         self._hvp_fn = hvp_fn
+        self.meta_only_names: list[str] = []
+        self.meta_only_shapes: list[torch.Size] = []
+        self._meta_only_fn: Callable[[], torch.Tensor] | None = None
 
     # -- constructors -------------------------------------------------------------------------
 
@@ -118,13 +125,17 @@ class Trajectory:
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, loss_fn, support, query, K, alpha, *,
-                   hvp: str = "auto", memory: str = "fast") -> Trajectory:
+                   hvp: str = "auto", memory: str = "fast", adapted=None) -> Trajectory:
         """Run K inner GD steps (eq. (2b)) of ``model`` on ``support``; g is taken on ``query``.
 
         ``support`` and ``query`` are ``(inputs, targets)`` pairs; ``loss_fn(outputs, targets)``
         must return a scalar. The adapted parameters are those of ``model.named_parameters()``
         that require grad; the others are frozen: held fixed in the inner loop and given no
         meta-gradient (flat vectors cover the adapted ones only: ``traj.names``, ``traj.shapes``).
+        ``adapted`` (a collection of parameter names) adapts only those: the other parameters that
+        require grad are meta-only, held fixed in the inner loop like frozen ones but meta-learned;
+        their exact meta-gradient is :meth:`meta_only_gradient` (e.g. adapt the head, meta-learn
+        the body: the "last layer only" setting).
         The points phi^0..phi^K are stored (K+1 flat vectors) and the HVPs are computed at them
         in the mode ``hvp`` (:mod:`estimators.hvp`): "graph", "forward", "reverse", "revfwd",
         "loop", or "auto" (default). ``memory`` says what else is kept:
@@ -145,7 +156,7 @@ class Trajectory:
         loop that diverges.
         """
         traj = cls._from_model(model, loss_fn, support, query, K, alpha, hvp, memory=memory,
-                               checked=True)
+                               checked=True, adapted=adapted)
         if not all_finite(traj.g):
             raise EstimatorInputError(f"the inner loop diverged (non-finite g at phi^K) with K={K}, "
                                       f"alpha={alpha}: need a smaller alpha or K")
@@ -154,7 +165,7 @@ class Trajectory:
 
     @classmethod
     def _from_model(cls, model, loss_fn, support, query, K, alpha, hvp: str, *,
-                    memory: str = "fast", checked: bool = False) -> Trajectory:
+                    memory: str = "fast", checked: bool = False, adapted=None) -> Trajectory:
         """:meth:`from_model`; without ``checked``, without its data-dependent checks (finite
         data, a deterministic finite loss), so that it can run under ``torch.func.vmap`` over
         tasks (``val_loss`` then stays a 0-d tensor)."""
@@ -162,13 +173,14 @@ class Trajectory:
             raise EstimatorInputError(f"hvp={hvp!r} must be one of {', '.join(HVP_MODES)}")
         if memory not in MEMORY_MODES:
             raise EstimatorInputError(f"memory={memory!r} must be one of {', '.join(MEMORY_MODES)}")
-        adapted = adapted_parameters(model)
+        meta_only = meta_only_parameters(model, adapted)
+        adapted = adapted_parameters(model, adapted)
         K = check_int("K", K, 1)
         alpha = check_positive("alpha", alpha)
         names = [n for n, _ in adapted]
         shapes = [p.shape for _, p in adapted]
         theta = torch.cat([p.detach().reshape(-1) for _, p in adapted])
-        constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
+        constants = {n: p.detach() for n, p in model.named_parameters() if n not in set(names)}
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
         autograd_mode = hvp in ("graph", "auto")
         f_trn, trn_loss = flat_loss(model, loss_fn, support, names, shapes, constants, buffers,
@@ -206,8 +218,8 @@ class Trajectory:
                 "or BatchNorm(..., track_running_stats=False)") from None
         if checked:  # the inner loop's first loss is the loss at theta again: random if it differs
             check_reproduced("support", trn_loss, first_loss, model)
-        if hvp != "graph":  # torch.func indexes the points as one tensor
-            points = torch.stack(points)  # type: ignore[assignment]
+        if hvp in ("forward", "reverse", "revfwd") or (hvp == "auto" and memory == "flat"):
+            points = torch.stack(points)  # type: ignore[assignment]  # torch.func indexes one tensor
         if grads is not None:
             grads.points = points
         traj = cls(alpha=alpha, g=g.detach(), K=K, hvp_fn=model_hvp(hvp, model, f_trn, points, grads),
@@ -215,6 +227,13 @@ class Trajectory:
                    val_loss=val_loss,  # type: ignore[arg-type]  # a tensor until from_model's float()
                    # "loop" recomputes every gradient either way: keep its order
                    schedule="stages" if hvp == "loop" else "points")
+        if meta_only:
+            traj.meta_only_names = [n for n, _ in meta_only]
+            traj.meta_only_shapes = [p.shape for _, p in meta_only]
+            w = torch.cat([p.detach().reshape(-1) for _, p in meta_only])
+            traj._meta_only_fn = lambda: meta_only_chain(f_trn, f_val, points, w,
+                                                         traj.meta_only_names,
+                                                         traj.meta_only_shapes, alpha)
         if hvp == "auto":
             # so the mode used can be reported as traj.hvp_mode
             traj._hvp_fn.owner = traj  # type: ignore[attr-defined]
@@ -252,6 +271,21 @@ class Trajectory:
                 f"hvp={self.hvp_mode!r} (torch.func) failed for this model and loss_fn: {message}; "
                 f"need hvp='auto', 'graph' or 'loop'") from None
 
+    def meta_only_gradient(self) -> torch.Tensor:
+        """The exact meta-gradient of the meta-only parameters w (``traj.meta_only_names``, flat in
+        that order): d l_val(phi^K(theta, w), w) / dw, the inner loop differentiated as MAML does
+        (:func:`meta_only_chain`). Empty when every parameter that requires grad is adapted."""
+        if self._meta_only_fn is None:
+            if self.hvp_mode == "dense":
+                raise EstimatorInputError("a trajectory from explicit Hessians has no meta-only "
+                                          "parameters: need Trajectory.from_model(..., adapted=...)")
+            return self.g.new_zeros(0)
+        out = self._meta_only_fn()
+        if not all_finite(out):
+            raise EstimatorInputError(f"meta_only_gradient() is not finite in {out.dtype} with "
+                                      f"alpha={self.alpha}, K={self.K}: it overflowed")
+        return out
+
     def unflatten(self, vec: torch.Tensor) -> dict[str, torch.Tensor]:
         """The name -> tensor dict of a flat vector: ``traj.names`` (the adapted parameters, in the
         order of ``model.named_parameters()``) with ``traj.shapes``."""
@@ -287,8 +321,16 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
     else:
         raise EstimatorInputError(f"{what} must be an (inputs, targets) pair, got {type(data).__name__}")
 
-    def f(phi: torch.Tensor) -> torch.Tensor:
-        out = functional_call(model, (unflatten(phi, names, shapes), constants, buffers), (x,))
+    # tie_weights=True (torch's default) re-checks the module for tied tensors on every call;
+    # a module without tied parameters or buffers needs no such check
+    tied = (len(list(model.named_parameters(remove_duplicate=False))) != len(dict(model.named_parameters()))
+            or len(list(model.named_buffers(remove_duplicate=False))) != len(dict(model.named_buffers())))
+
+    def f(phi: torch.Tensor, meta: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The loss at phi; ``meta`` replaces some of the constants (meta-only parameters)."""
+        fixed = constants if meta is None else {**constants, **meta}
+        out = functional_call(model, (unflatten(phi, names, shapes), fixed, buffers), (x,),
+                              tie_weights=tied)
         return loss_fn(out, y)
 
     if not evaluate:
@@ -298,6 +340,35 @@ def flat_loss(model, loss_fn, data, names, shapes, constants, buffers, what: str
     else:
         value = evaluate_loss(what, lambda: f(theta), model, buffers, theta.device)[0]
     return f, value
+
+
+def meta_only_chain(f_trn, f_val, points, w: torch.Tensor, meta_names: list[str],
+                    meta_shapes: list[torch.Size], alpha: float) -> torch.Tensor:
+    """d l_val(phi^K, w) / dw for phi^{k+1} = phi^k - alpha grad_phi l_trn(phi^k, w) (w held fixed in
+    the inner loop, phi^0 = theta): the adjoint recursion of eq. (4) with the cross terms,
+
+        v_K = g,   v_k = (I - alpha H^k) v_{k+1},
+        d/dw = grad_w l_val(phi^K, w) - alpha sum_k (d/dw grad_phi l_trn(phi^k, w))^T v_{k+1},
+
+    one gradient with its graph and one double backward per step (k = K-1 first), with
+    ``torch.autograd`` at the stored points (K+1 of them, phi^K last)."""
+    def meta(leaf):
+        return unflatten(leaf, meta_names, meta_shapes)
+
+    with torch.enable_grad():
+        phi, wl = points[-1].detach().requires_grad_(True), w.detach().requires_grad_(True)
+        v, total = torch.autograd.grad(f_val(phi, meta(wl)), (phi, wl), allow_unused=True,
+                                       materialize_grads=True)
+        for k in range(len(points) - 2, -1, -1):
+            phi, wl = points[k].detach().requires_grad_(True), w.detach().requires_grad_(True)
+            (gk,) = torch.autograd.grad(f_trn(phi, meta(wl)), phi, create_graph=True,
+                                        allow_unused=True, materialize_grads=True)
+            if not gk.requires_grad:  # the loss is linear in phi and has no cross term with w
+                continue
+            hv, jv = torch.autograd.grad(gk, (phi, wl), v, allow_unused=True, materialize_grads=True)
+            total = total - alpha * jv
+            v = v - alpha * hv
+    return total.detach()
 
 
 def _with_value(f):

@@ -23,22 +23,27 @@ from .errors import (
     check_int,
     check_positive,
     check_reproduced,
+    meta_only_parameters,
 )
 
 __all__ = ["maml_autograd"]
 
 
 def maml_autograd(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], support: Any, query: Any,
-                  K: int, alpha: float, *, return_loss: bool = False) -> Any:
+                  K: int, alpha: float, *, return_loss: bool = False, adapted: Any = None) -> Any:
     """grad_theta l_val(phi^K(theta)) with phi^{k+1} = phi^k - alpha grad l_trn(phi^k), phi^0 = theta.
 
     theta is the parameters of ``model.named_parameters()`` that require grad; frozen ones
-    (``requires_grad=False``) are held fixed. Returns a flat vector over theta in that order (and,
+    (``requires_grad=False``) are held fixed. With ``adapted`` (parameter names), theta is those
+    only, and the other parameters that require grad (meta-only, w) are held fixed in the inner
+    loop but differentiated too: the result then covers theta and w, in
+    ``model.named_parameters()`` order. Returns a flat vector over theta in that order (and,
     with ``return_loss=True``, also the validation loss at phi^K as a float). Refuses what
     :meth:`Trajectory.from_model <estimators.Trajectory.from_model>` refuses (non-finite data, a
     loss that fails or is not a scalar, a forward pass that is not deterministic).
     """
-    adapted = adapted_parameters(model)
+    meta_only = meta_only_parameters(model, adapted)
+    adapted = adapted_parameters(model, adapted)
     K = check_int("K", K, 1)
     alpha = check_positive("alpha", alpha)
     support, query = check_data("support", support), check_data("query", query)
@@ -46,10 +51,12 @@ def maml_autograd(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], 
     frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}  # never mutate the model's
     theta = [p.detach().clone().requires_grad_(True) for _, p in adapted]
+    w = {n: p.detach().clone().requires_grad_(True) for n, p in meta_only}  # fixed, differentiated
 
     def loss(params, data, what):
         try:
-            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **frozen, **buffers}),
+            value = loss_fn(functional_call(model, ({**dict(zip(names, params)), **w, **frozen,
+                                                     **buffers}),
                                             (data[0],)), data[1])
         except RuntimeError as exc:  # shape or dtype mismatches between model, inputs and targets
             message = " ".join(str(exc).split())
@@ -71,8 +78,9 @@ def maml_autograd(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], 
                                         materialize_grads=True)  # 0 for parameters the loss ignores
             phi = [p - alpha * gp for p, gp in zip(phi, grads)]
         val = loss(phi, query, "query")
-        meta = torch.autograd.grad(val, theta, materialize_grads=True)
-    flat = torch.cat([m.reshape(-1) for m in meta])
+        meta = dict(zip([*names, *w], torch.autograd.grad(val, [*theta, *w.values()],
+                                                          allow_unused=True, materialize_grads=True)))
+    flat = torch.cat([meta[n].reshape(-1) for n, _ in model.named_parameters() if n in meta])
     if not all_finite(flat):
         raise EstimatorInputError(f"maml_autograd is not finite with K={K}, alpha={alpha}: the inner "
                                   "loop diverged or overflowed; need a smaller alpha or K")

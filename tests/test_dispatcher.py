@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("binomgbml")
 #: the `python -m` form of every subcommand (README.md lists them)
 PYTHON_M = {"bounds": ["bounds"], "plot": ["bounds.plotting"], "verify": ["verify"],
-            "check-estimator": ["verify", "check-estimator"], "experiment": ["verify.experiments"]}
+            "check-estimator": ["verify", "check-estimator"], "experiment": ["verify.experiments"],
+            "tightness": ["verify", "tightness"], "diagnose": ["verify", "diagnose"]}
 
 
 def _env(buffered=True):
@@ -90,6 +91,8 @@ def test_ctrl_c_stops_every_kind_of_run_at_once_without_a_traceback(tmp_path):
             "experiment --workers 2": (["experiment", "sinusoid", "--batches", "1000", "--workers", "2"], True),
             "experiment --workers 2, main process only": (["experiment", "sinusoid", "--batches", "1000",
                                                            "--workers", "2", "--no-progress"], False),
+            "experiment --workers 2, many tasks submitted": (["experiment", "sinusoid", "--batches", "100000",
+                                                              "--workers", "2", "--no-progress"], False),
             "check-estimator": (["check-estimator", "slow_estimators:binom", "--claim", "thm3.6.binom",
                                  "--examples", "100000", "--out", out], True)}
     env = _env()

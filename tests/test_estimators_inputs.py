@@ -294,3 +294,64 @@ def test_a_model_with_every_parameter_frozen_is_refused():
     for call in both(model, mse, data(1), data(2)):
         with pytest.raises(EstimatorInputError, match="all 6 are frozen, so there is nothing to adapt"):
             call()
+
+
+# -- adapting some parameters, meta-learning the others ------------------------------------------
+
+def _head_body_mlp():
+    torch.manual_seed(12)
+    return nn.Sequential(nn.Linear(1, 12), nn.Tanh(), nn.Linear(12, 12), nn.Tanh(),
+                         nn.Linear(12, 1)).double()
+
+
+@pytest.mark.parametrize("adapted,frozen", [
+    (["4.weight", "4.bias"], []),                  # the head only ("last layer only")
+    (["0.weight", "0.bias"], []),                  # the first layer only
+    (["2.weight", "4.bias"], ["0.bias"]),          # scattered, with a frozen parameter
+])
+def test_adapted_parameters_get_their_estimate_and_the_others_their_exact_meta_gradient(adapted, frozen):
+    """With ``adapted``, maml(traj) (the adapted part) and traj.meta_only_gradient() (the meta-only
+    part) together equal maml_autograd through the unrolled loop (theta and w differentiated, w
+    held fixed in the inner loop) to 1e-12, in every hvp mode (and both memory options of the
+    autograd modes); frozen parameters get neither."""
+    model = _head_body_mlp()
+    for name in frozen:
+        dict(model.named_parameters())[name].requires_grad_(False)
+    gen = torch.Generator().manual_seed(13)
+    x, xq = (-5 + 10 * torch.rand(8, 1, generator=gen, dtype=torch.float64) for _ in range(2))
+    support, query, K, alpha = (x, torch.sin(x)), (xq, torch.cos(xq)), 3, 0.1
+    truth = maml_autograd(model, mse, support, query, K, alpha, adapted=adapted)
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    parts = dict(zip([n for n, _ in trainable], torch.split(truth, [p.numel() for _, p in trainable])))
+    meta_only = [n for n, _ in trainable if n not in adapted]
+    for hvp, memory in [(m, "fast") for m in HVP_MODES] + [("graph", "flat"), ("auto", "flat")]:
+        traj = Trajectory.from_model(model, mse, support, query, K, alpha, hvp=hvp,
+                                     memory=memory, adapted=adapted)
+        assert traj.names == [n for n, _ in trainable if n in adapted]
+        assert traj.meta_only_names == meta_only and not set(frozen) & set(traj.meta_only_names)
+        head = torch.cat([parts[n].reshape(-1) for n in traj.names])
+        body = torch.cat([parts[n].reshape(-1) for n in meta_only])
+        assert rel(maml(traj), head) < 1e-12 and rel(binom(traj, K), head) < 1e-12, hvp
+        assert rel(traj.meta_only_gradient(), body) < 1e-12, (hvp, memory)
+
+
+def test_adapted_none_or_all_is_the_default_and_bad_choices_are_refused():
+    model = _head_body_mlp()
+    x = torch.linspace(-2, 2, 6, dtype=torch.float64).unsqueeze(1)
+    data, names = (x, torch.sin(x)), [n for n, _ in model.named_parameters()]
+    every = maml_autograd(model, mse, data, data, 2, 0.1)
+    assert torch.equal(maml_autograd(model, mse, data, data, 2, 0.1, adapted=names), every)
+    traj = Trajectory.from_model(model, mse, data, data, 2, 0.1, adapted=names)
+    assert traj.meta_only_names == [] and traj.meta_only_gradient().shape == (0,)
+    assert rel(maml(traj), every) < 1e-12
+    dict(model.named_parameters())["0.bias"].requires_grad_(False)
+    for adapted, needle in [(["head"], "'head', which is not a parameter"),
+                            (["0.bias"], "'0.bias', which is frozen"), ([], "names no parameter"),
+                            ("4.weight", "must be a collection of parameter names")]:
+        for call in (lambda: Trajectory.from_model(model, mse, data, data, 2, 0.1, adapted=adapted),
+                     lambda: maml_autograd(model, mse, data, data, 2, 0.1, adapted=adapted)):
+            with pytest.raises(EstimatorInputError, match=needle):
+                call()
+    with pytest.raises(EstimatorInputError, match="explicit Hessians has no meta-only"):
+        Trajectory.from_hessians(torch.eye(2).expand(1, 2, 2).double(), torch.ones(2).double(),
+                                 0.1).meta_only_gradient()

@@ -18,6 +18,7 @@ import binomgbml
 import estimators
 from verify.experiments import sinusoid
 from verify.experiments.sinusoid import SinusoidConfig
+from verify.spectra import spectral_norm
 
 ALPHA = 0.05  # larger than the paper's 0.01 so that every truncation error is far from round-off
 K = 3
@@ -103,7 +104,9 @@ def test_exact_at_L_equals_K_and_fo_at_L_zero(dense_task):
     assert np.all(np.diff(errs["binom"]) < 0)  # strictly better with every extra order here
 
 
-def test_power_iteration_matches_eigh():
+def test_spectral_norm_matches_eigh():
+    """H of the overlay (Lanczos on the block operator of all steps, verify.spectra) equals
+    max_k ||H^k||_2 from eigvalsh on explicit indefinite Hessians with a known spectrum."""
     rng = np.random.default_rng(0)
     d = 12
     Q = np.linalg.qr(rng.standard_normal((3, d, d)))[0]
@@ -111,18 +114,17 @@ def test_power_iteration_matches_eigh():
     spectra[0, 0], spectra[1, -1], spectra[2, 3] = -5.0, 3.0, 2.0  # indefinite, gap 2x or more
     H = np.einsum("kij,kj,klj->kil", Q, spectra, Q)
     traj = estimators.Trajectory.from_hessians(H, rng.standard_normal(d), 0.1)
-    estimate = sinusoid.spectral_norms(traj, 80, torch.Generator().manual_seed(1))
     exact = np.array([np.max(np.abs(np.linalg.eigvalsh(h))) for h in H])
     np.testing.assert_allclose(exact, [5.0, 3.0, 2.0], rtol=1e-12)
-    np.testing.assert_allclose(estimate, exact, rtol=1e-10)
+    assert spectral_norm(traj) == pytest.approx(exact.max(), rel=1e-12)
+    for k in range(3):
+        assert spectral_norm(traj, [k]) == pytest.approx(exact[k], rel=1e-12)
 
 
-def test_power_iteration_is_a_lower_estimate_on_the_model(dense_task):
+def test_spectral_norm_equals_the_dense_one_on_the_model(dense_task):
     traj, H, _ = dense_task
-    exact = np.array([_spectral_norm(h) for h in H])
-    estimate = sinusoid.spectral_norms(traj, 20, torch.Generator().manual_seed(1))
-    assert np.all(estimate <= exact * (1 + 1e-12))  # ||H v|| <= ||H|| for a unit v
-    assert np.all(estimate >= 0.5 * exact)
+    exact = max(_spectral_norm(h) for h in H)
+    assert spectral_norm(traj, seed=3) == pytest.approx(exact, rel=1e-10)
 
 
 def test_theorem_3_6_overlay_and_the_bound_holds_on_the_trajectory(dense_task):

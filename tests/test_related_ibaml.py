@@ -4,7 +4,7 @@
   mode through the closed form vs Lemma 1) and against SymPy;
 * the estimators (estimators.bayesian) against the exact reference to ~1e-12 in float64;
 * every statement's verdict reached by its check, and every witness replayed exactly;
-* the derived constants of Theorems 1-2 (bounds.related_ibaml), exact and float.
+* (the derived constants of Theorems 1-2, bounds.papers.ibaml: tests/test_bounds_related.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounds import related_ibaml as constants
 from estimators import (
     EstimatorInputError,
     bayes_explicit,
@@ -335,32 +334,3 @@ def test_adversarial_theorem_search():
     for which in ("1", "2"):
         result = checks.adversarial_theorem(which, starts=2, seed=0, iters=20)
         assert result.verdict == "holds" and result.max_ratio <= 1 + 1e-9, result.note
-
-
-# --------------------------------------------------------------------------------------------
-# the derived constants
-
-
-def test_constants_exact_and_float():
-    p = {"A": 1, "B": 2, "C": F(1, 2), "D": 3, "E": 1, "sigma": F(1, 2), "D_min": F(1, 4), "rho": 2}
-    gamma = constants.g_norm_bound(rho=2, D_min=F(1, 4), exact=True)
-    assert gamma == max(4, 8) + 8 == 16
-    assert constants.h_difference_bound(D=3, E=1, D_min=F(1, 4), rho=2, exact=True) == 1 + 6 * (4 + 4)
-    F1 = constants.theorem1_F(**p, exact=True)
-    assert F1 == F(1 * 3, 1) / (F(1, 4) * F(1, 2)) + 16 * 49 / F(1, 4) + 2 * 16 / F(1, 2) + F(1, 2)
-    assert constants.theorem1_bound(**p, epsilon=2, delta=3, exact=True) == 2 * F1 + 3
-    assert constants.theorem2_bound(**p, epsilon=2, delta_prime=3, exact=True) == 2 * F1 + 3 * 16
-    assert constants.theorem1_F(**{k: float(v) for k, v in p.items()}) == pytest.approx(float(F1), rel=1e-15)
-    assert constants.theorem2_G(rho=2, D_min="1/4", exact=True) == 16
-
-
-def test_constants_refuse_bad_input():
-    for kwargs, message in [({"rho": -1, "D_min": 1}, "rho=-1 must be >= 0"),
-                            ({"rho": 1, "D_min": 0}, "D_min=0 must be > 0"),
-                            ({"rho": 0.5, "D_min": 1, "exact": True}, "not a float"),
-                            ({"rho": "x", "D_min": 1}, "rho='x' is not a real number"),
-                            ({"rho": float("inf"), "D_min": 1}, "must be finite")]:
-        with pytest.raises(ValueError, match=message):
-            constants.g_norm_bound(**kwargs)
-
-

@@ -21,8 +21,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bounds.related_imaml as B
-from bounds import BoundsInputError
 from estimators import (
     CGResult,
     EstimatorInputError,
@@ -345,54 +343,3 @@ def test_implicit_claims_accept_the_toolkit_estimators_and_catch_wrong_ones():
                                    steps=2, examples=30)
     with pytest.raises(ValueError, match="claim='imaml.fast'"):
         V.implicit_claim_error("imaml.fast", [0.0], [[1.0]], [1.0], 1.0)
-
-
-# -- bounds.related_imaml ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("x", [F(2, 3), F(1), F(10**30, 7), F(1, 10**20), F(3), F(1, 2), F(7, 5)])
-def test_log_and_sqrt_enclosures_contain_the_values(x):
-    prec = 60
-    log_value = sympy.log(sympy.Rational(x.numerator, x.denominator)).evalf(prec)
-    e = B.log_enclosure(x)
-    assert sympy.Rational(e.lower.numerator, e.lower.denominator) <= log_value
-    assert log_value <= sympy.Rational(e.upper.numerator, e.upper.denominator)
-    assert e.upper - e.lower < F(1, 2**80) * max(1, abs(math.log(float(x))))
-    s = B.sqrt_enclosure(x)
-    assert s.lower ** 2 <= x <= s.upper ** 2 and s.upper - s.lower <= F(1, 2**90) * max(1, int(x) + 1)
-
-
-def test_formulas_exact_and_float_agree_and_relations_of_the_proof_hold():
-    p = {"lam": F(1, 2), "mu": F(1, 4), "rho": F(3), "B": F(2), "L": F(1)}
-    b1 = B.lemma3_constant(**p, exact=True)
-    assert b1 == B.lemma3_constant(**{k: float(v) for k, v in p.items()})
-    assert B.lemma3_constant(**p, sharp=True, exact=True) < b1
-    delta, dp = B.theorem2_accuracies(F(1, 10), **p, exact=True)
-    assert b1 * delta + dp <= F(1, 10) and delta <= B.lemma3_delta_limit(p["mu"], p["rho"], exact=True)
-    # Theorem 2's inner count covers Lemma 2's count at the chosen delta (log is increasing)
-    k, D = F(4), F(2)
-    inner = B.theorem2_inner_iterations(k, D, **p, eps=F(1, 10), exact=True)
-    assert B.lemma2_iterations(k, D, delta, exact=True).upper <= inner.lower
-    assert abs(float(inner) - B.theorem2_inner_iterations(4.0, 2.0, 0.5, 0.25, 3.0, 2.0, 1.0, 0.1)) < 1e-12
-    solve = B.theorem2_solve_iterations(k, p["lam"], p["mu"], p["B"], F(1, 10), exact=True)
-    assert B.lemma2_iterations(k, B.solve_solution_bound(p["lam"], p["mu"], p["B"], exact=True), dp,
-                               exact=True) == solve
-    assert B.corollary1_calls(3, 2, F(1, 2), F(1, 4), exact=True) == 4 * 3 * 2 * F(1, 2) * 16
-    cg = B.cg_error_factor(F(9, 4), 3, exact=True)
-    assert cg.lower == cg.upper == 2 * F(3, 2) * F(1, 5) ** 3
-    assert B.lemma3_delta_limit(1, 0, exact=True) is None and B.lemma3_delta_limit(2.0, 1.0, printed=True) == 0.5
-
-
-@pytest.mark.parametrize("call,needle", [
-    (lambda: B.kappa(1, 2), "beta = 1 is below mu = 2"),
-    (lambda: B.lemma3_constant(0, 1, 1, 1, 1), "lam = 0 is not positive"),
-    (lambda: B.lemma3_bound(1, 1, 1, 1, 1, -1, 0, exact=True), "delta = -1 is not non-negative"),
-    (lambda: B.lemma2_iterations(4, 0, 1), "x_star = 0 is not positive"),
-    (lambda: B.cg_error_factor(0.5, 2), "kappa = 0.5 is below 1"),
-    (lambda: B.lemma3_constant(1.0, 1, 1, 1, 1, exact=True), "exact mode needs an int"),
-])
-def test_bounds_refuse_bad_parameters(call, needle):
-    with pytest.raises(BoundsInputError, match=needle):
-        call()
-
-

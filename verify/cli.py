@@ -214,22 +214,22 @@ def verify_main(argv: list[str]) -> int:
 # check-estimator
 
 
-def _import_target(target: str):
+def _import_target(target: str, what: str = "estimator"):
     module_name, sep, func_name = target.partition(":")
     if not sep or not module_name or not func_name:
-        raise UsageError(f"estimator {target!r} must be 'package.module:function'")
+        raise UsageError(f"{what} {target!r} must be 'package.module:function'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"estimator {target!r}: cannot import {module_name!r} ({exc})") from None
+        raise UsageError(f"{what} {target!r}: cannot import {module_name!r} ({exc})") from None
     except (Exception, SystemExit) as exc:  # the module itself fails: a syntax error, a raise, an exit
-        raise UsageError(f"estimator {target!r}: importing {module_name!r} raised "
+        raise UsageError(f"{what} {target!r}: importing {module_name!r} raised "
                          f"{type(exc).__name__}: {exc}") from None
     if not hasattr(module, func_name):
-        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r} (no such attribute)")
+        raise UsageError(f"{what} {target!r}: {module_name} has no callable {func_name!r} (no such attribute)")
     func = getattr(module, func_name)
     if not callable(func):
-        raise UsageError(f"estimator {target!r}: {module_name} has no callable {func_name!r} "
+        raise UsageError(f"{what} {target!r}: {module_name} has no callable {func_name!r} "
                          f"(it is {type(func).__name__} {func!r:.40})")
     return func
 

@@ -21,10 +21,15 @@ __all__ = ["process_pool"]
 
 
 class _Pool(ProcessPoolExecutor):
-    """Workers start in ``submit`` (CPython starts them there): start them with SIGINT ignored."""
+    """Workers start in ``submit`` (CPython starts them there): start them with SIGINT ignored.
+
+    Only while workers may still start: once all ``max_workers`` run, ``submit`` leaves SIGINT
+    alone, so a Ctrl-C while many tasks are submitted is not lost."""
 
     def submit(self, fn, /, *args, **kwargs):
-        if threading.current_thread() is not threading.main_thread():
+        started = len(getattr(self, "_processes", None) or ())  # CPython's worker table
+        full = started >= getattr(self, "_max_workers", started + 1)
+        if full or threading.current_thread() is not threading.main_thread():
             return super().submit(fn, *args, **kwargs)
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in these ms is lost
         try:

@@ -44,7 +44,8 @@ from .strategies import (
 )
 
 __all__ = ["TOL", "BoundClaim", "Result", "broken_conditions", "commute_exactly", "confirm_bound",
-           "hypothesis_find", "parse_params", "replay_bound", "search_bound", "shrink_hessians"]
+           "hypothesis_find", "maximise_error_norm", "parse_params", "replay_bound", "search_bound",
+           "shrink_hessians"]
 
 #: float ratios within this of 1 are rounding, not candidates
 TOL = 1e-9
@@ -305,9 +306,31 @@ def _adversarial_params(claim: BoundClaim, rng, start: int, max_K: int | None = 
     raise RuntimeError(f"{claim.id}: no starting point with a nonzero bound in 1000 draws")
 
 
-def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, iters: int = 100):
+def maximise_error_norm(par: _Parametrisation, alpha: float, L: int, estimator: str, x0: np.ndarray, *,
+                        iters: int = 100, divisor: float = 1.0,
+                        state: dict | None = None) -> tuple[np.ndarray, float]:
+    """Maximise ``||E(x)||_2 / divisor`` over the Hessians ``par.hessians(x)`` by L-BFGS-B from
+    ``x0`` (E the error matrix of :func:`verify.measure.error_matrices`): ``(x, value)``.
+
+    The forward-difference gradient takes all coordinates in one batched call; ``state["examples"]``
+    (when given) counts the Hessian sequences evaluated. A float optimum proposes a candidate only.
+    """
     from scipy.optimize import minimize
 
+    def objective(x):
+        """-value and its forward-difference gradient, all points in one batched call."""
+        X = np.vstack([x, x + _STEP * np.eye(x.size)])
+        if state is not None:
+            state["examples"] += len(X)
+        E = error_matrices(par.hessians(X), alpha, L, estimator)
+        f = -np.linalg.norm(E, 2, axis=(-2, -1)) / divisor
+        return f[0], (f[1:] - f[0]) / _STEP
+
+    res = minimize(objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": iters})
+    return res.x, -float(res.fun)
+
+
+def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, iters: int = 100):
     rng = np.random.default_rng([seed, zlib.crc32(claim.id.encode())])
     for start in range(starts):
         params = _adversarial_params(claim, rng, start)
@@ -318,21 +341,12 @@ def _adversarial_search(claim: BoundClaim, starts: int, seed: int, state: dict, 
         if b == 0:  # L = K: the error is exactly 0 (Hypothesis checks these points)
             continue
 
-        def objective(x):
-            """-ratio and its forward-difference gradient, all points in one batched call."""
-            X = np.vstack([x, x + _STEP * np.eye(x.size)])
-            state["examples"] += len(X)
-            E = error_matrices(par.hessians(X), fparams["alpha"], params["L"], claim.estimator)
-            f = -np.linalg.norm(E, 2, axis=(-2, -1)) / b
-            return f[0], (f[1:] - f[0]) / _STEP
-
-        res = minimize(objective, rng.normal(size=par.size), jac=True, method="L-BFGS-B",
-                       options={"maxiter": iters})
-        ratio = -float(res.fun)
+        x, ratio = maximise_error_norm(par, fparams["alpha"], params["L"], claim.estimator,
+                                       rng.normal(size=par.size), iters=iters, divisor=b, state=state)
         state["max_ratio"] = max(state["max_ratio"], ratio)
         if ratio > 1 + TOL and state["witness"] is None:
             for den in (4, 16, 64, 256, 4096, 2 ** 16):
-                hessians = par.exact_hessians(res.x, den)
+                hessians = par.exact_hessians(x, den)
                 if confirm_bound(claim, params, hessians) is not None:
                     state["witness"] = confirm_bound(claim, params, shrink_hessians(claim, params, hessians))
                     return

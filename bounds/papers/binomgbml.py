@@ -543,10 +543,11 @@ def c_alpha_condition(theorem: Any, K: Any, L: Any, alpha: Any, H: Any) -> Any:
 
     number = get_theorem(theorem).number
     constants = {n: t.quantities["c_alpha"].function for n, t in THEOREMS.items() if "c_alpha" in t.quantities}
+    assert all(callable(f) for f in constants.values())
     if number not in constants:
         raise ValueError(f"theorem = {number!r} is not one of {', '.join(map(repr, constants))} (the "
                          "theorems with a constant C_alpha)")
-    c = constants[number](K, L)
+    c = constants[number](K, L)  # type: ignore[misc]
     p = numeric_point((P_K, P_L, P_ALPHA, P_H),
                       {"K": K, "L": L, "alpha": alpha, "H": H})
     out = p["alpha"] * p["H"] * c <= 1

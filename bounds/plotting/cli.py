@@ -1,7 +1,7 @@
 """``binomgbml plot``: the paper's Figure 2 and bound-vs-parameter plots (PDF, SVG, PNG, CSV).
 
-    binomgbml plot figure2 --out DIR [--data] [--variant printed|corrected|all]
-    binomgbml plot bounds --vs L|K|alpha --out DIR [--theorem ...] [--K ...] [--alpha ...] ...
+    binomgbml plot figure2 --out DIR [--data] [--variant printed|corrected|all] [--tightness]
+    binomgbml plot bounds --vs L|K|alpha --out DIR [--theorem ...] [--K ...] [--alpha ...] ... [--tightness]
 
 Parameter flags are parsed exactly as by ``binomgbml bounds`` (its helpers are reused): integers,
 comma lists and inclusive ranges a:b for K, L, M; decimals or fractions like 1/4 for alpha, H, h.
@@ -33,6 +33,10 @@ def _common(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--variant", default="printed", choices=list(VARIANTS),
                    help="printed (default, as in the paper), corrected, or all (corrected beside printed)")
     p.add_argument("--data", action="store_true", help="also write the plotted numbers as CSV")
+    p.add_argument("--tightness", action="store_true",
+                   help="shade each bound's band down to the largest error attained under its "
+                        "assumption (the exact commuting worst case; docs/tightness.md); figure2 "
+                        "is then written as figure2_tightness.*")
     p.add_argument("--preset", default=preset, choices=list(PRESETS),
                    help=f"paper preset (default {preset})")
     p.add_argument("--formats", default=",".join(FORMATS), help="comma list of pdf, svg, png")
@@ -58,7 +62,8 @@ def _parser() -> ArgumentParser:
     b.add_argument("--theorem", default="3.6", help="3.6 (default), 3.8, 3.10, a comma list, or all")
     b.add_argument("--normalize", choices=["fo"], help="divide each bound by its theorem's fo bound")
     b.add_argument("--estimators", default=",".join(BOUNDED), help="comma list of fo, trunc, binom")
-    b.add_argument("--name", help="file name stem (default bounds_vs_<vs>)")
+    b.add_argument("--name", help="file name stem (default bounds_vs_<vs>, with --tightness "
+                                  "bounds_vs_<vs>_tightness)")
     for name in ("K", "L", "alpha", "H", "h", "M"):
         b.add_argument(f"--{name}")
     return parser
@@ -85,7 +90,9 @@ def _figure2(args):
         if len(values) != 1:
             raise UsageError(f"--{name}: {getattr(args, name)!r} must be a single value for figure2")
         single[name] = values[0]
-    return "figure2", figure2(**single, preset=args.preset, usetex=args.usetex, variant=args.variant)
+    name = "figure2_tightness" if args.tightness else "figure2"
+    return name, figure2(**single, preset=args.preset, usetex=args.usetex, variant=args.variant,
+                         tightness=args.tightness)
 
 
 def _bounds(args):
@@ -107,8 +114,8 @@ def _bounds(args):
             raise UsageError(f"--estimators: {e!r} is not one of {', '.join(BOUNDED)}")
     plot = bounds_figure(parse_theorems(args.theorem), args.vs, xs, fixed,
                          normalize=args.normalize, estimators=estimators, preset=args.preset,
-                         usetex=args.usetex, variant=args.variant)
-    return args.name or f"bounds_vs_{args.vs}", plot
+                         usetex=args.usetex, variant=args.variant, tightness=args.tightness)
+    return args.name or f"bounds_vs_{args.vs}" + ("_tightness" if args.tightness else ""), plot
 
 
 def main(argv: list[str]) -> int:

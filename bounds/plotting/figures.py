@@ -30,6 +30,7 @@ from tqdm import tqdm
 from ..evaluation import get_theorem, variants_for
 from ..params import to_float, to_fraction
 from ..tables import bound_rows
+from . import bands
 from .output import LOG_RANGE, Plot, log_drawable
 from .presets import preset as preset_params
 
@@ -68,13 +69,14 @@ class BoundPoint:
     values: dict | None  # estimator -> float (divided by fo when normalised)
     variant: str = "printed"
     status: dict | None = None  # estimator -> "holds" / "false in general" / "corrected"
+    attained: dict | None = None  # estimator -> float, with tightness (bands.attained_values)
 
     def row(self, panel: str, normalize: str | None) -> dict:
         values = self.values or {}
         status = {f"{e}_status": v for e, v in (self.status or {}).items()}
         return {"panel": panel, "theorem": self.theorem, **self.params, "normalize": normalize or "",
                 "applicable": self.reason is None, "reason": self.reason, **values,
-                "variant": self.variant, **status}
+                "variant": self.variant, **status, **bands.row_fields(self.attained)}
 
 
 def _exact(name: str, value):
@@ -88,19 +90,22 @@ def _exact(name: str, value):
 
 
 def bound_point(theorem: str, params: dict, normalize: str | None = None,
-                variant: str = "printed") -> BoundPoint:
+                variant: str = "printed", tightness: bool = False) -> BoundPoint:
     """Evaluate ``theorem``'s ``variant`` ("printed" or "corrected") exactly at ``params`` (keys
-    of :data:`PARAMS`), through the rows of ``binomgbml bounds``; divide by fo if asked."""
+    of :data:`PARAMS`), through the rows of ``binomgbml bounds``; divide by fo if asked; with
+    ``tightness``, also the attained worst case (:func:`bands.attained_values`)."""
     if normalize not in (None, "fo"):
         raise ValueError(f"--normalize {normalize!r}: must be 'fo' or absent")
     params = {k: _exact(k, params.get(k)) for k in PARAMS}
     row = bound_rows([theorem], [params], exact=True, normalize=normalize, variant=variant)[0]
     values = {e: to_float(row[e]) for e in BOUNDED} if row["applicable"] else None
-    return BoundPoint(theorem, params, row["reason"], values, variant, row["status"])
+    attained = (bands.attained_values(theorem, params, variant, normalize)
+                if tightness and row["applicable"] else None)
+    return BoundPoint(theorem, params, row["reason"], values, variant, row["status"], attained)
 
 
 def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None = None,
-                 variant: str = "printed") -> list[BoundPoint]:
+                 variant: str = "printed", tightness: bool = False) -> list[BoundPoint]:
     """``theorem``'s bounds at each ``vs = x`` for x in ``xs``, the other parameters from ``fixed``.
 
     In a sweep over K or L, points with L > K are left out (as ``binomgbml bounds`` does).
@@ -116,7 +121,7 @@ def bound_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None =
         params = dict(fixed) | {vs: x}
         if params.get("L") is not None and params.get("K") is not None and params["L"] > params["K"]:
             continue
-        points.append(bound_point(theorem, params, normalize, variant))
+        points.append(bound_point(theorem, params, normalize, variant, tightness))
     return points
 
 
@@ -136,7 +141,13 @@ def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: st
     no 0, no inf, nothing beyond :data:`LOG_RANGE`). Returns how many nonzero values were
     left out as off-scale (the exact zeros at L = K are expected and not counted).
     ``beside``: the points are corrected bounds drawn beside printed ones: only the estimators in
-    ``beside`` (those whose curve differs from the printed one), in :data:`CORRECTED_STYLE`."""
+    ``beside`` (those whose curve differs from the printed one), in :data:`CORRECTED_STYLE`.
+    Points with ``attained`` values (tightness) get their band shaded (:func:`bands.shade`),
+    except beside printed ones (one band per estimator, down from the printed bound)."""
+    banded = [p for p in points if p.attained is not None and beside is None]
+    if banded:
+        bands.shade(ax, [float(p.params[vs]) for p in banded], [p.values for p in banded],
+                    [p.attained for p in banded], estimators, {e: STYLE[e]["color"] for e in estimators})
     off_scale = 0
     labels = labels or LABELS
     for est in estimators:
@@ -158,10 +169,10 @@ def _draw(ax, points: list[BoundPoint], vs: str, estimators, *, label_suffix: st
 
 
 def _variant_points(theorem: str, vs: str, xs, fixed: dict, normalize: str | None,
-                    variant: str) -> dict[str, list[BoundPoint]]:
+                    variant: str, tightness: bool = False) -> dict[str, list[BoundPoint]]:
     """The points of each variant ``variant`` asks for ("all": printed, and corrected where the
     theorem has corrections)."""
-    return {name: bound_points(theorem, vs, xs, fixed, normalize, name)
+    return {name: bound_points(theorem, vs, xs, fixed, normalize, name, tightness)
             for name in variants_for(get_theorem(theorem), variant)}
 
 
@@ -248,7 +259,8 @@ FIGURE2_PANELS = (("a", "3.6"), ("b", "3.8"), ("c", "3.10"))
 
 
 def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fraction(1, 10),
-            M: int = 1, preset: str = "iclr", usetex: bool = False, variant: str = "printed") -> Plot:
+            M: int = 1, preset: str = "iclr", usetex: bool = False, variant: str = "printed",
+            tightness: bool = False) -> Plot:
     """The paper's Figure 2: the bounds of Theorems 3.6 (a), 3.8 (b), 3.10 (c) over L = 0..K,
     each divided by its theorem's fo bound, log-scale y (defaults: the paper's K=5, alpha=1/4,
     H=1, h=1/10, M=1).
@@ -257,12 +269,13 @@ def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fra
     1 <= M <= min(L, K-L), so with M=1, K=5 only L = 1..4 is valid, although Section 3.2 says
     L in {1..5}), the condition wins: the point is left out and named on the panel and in the
     caption. ``variant``: "printed" (the paper's figure), "corrected" or "all" (corrected bounds
-    beside the printed ones).
+    beside the printed ones). ``tightness``: shade each bound's band down to the attained worst
+    case (:mod:`.bands`).
     """
     fixed = {"K": K, "alpha": alpha, "H": H, "h": h, "M": M}
     Ls = range(int(K) + 1)
     theorems = [t for _, t in FIGURE2_PANELS]
-    panels = [_variant_points(t, "L", Ls, fixed, "fo", variant) for t in theorems]
+    panels = [_variant_points(t, "L", Ls, fixed, "fo", variant, tightness) for t in theorems]
     differing = _differing(panels)
     printed_labels, corrected_labels = _labels(variant, differing, theorems)
     rc = preset_params(preset, ncols=3, usetex=usetex, height_to_width=0.9)
@@ -288,8 +301,12 @@ def figure2(*, K: int = 5, alpha: Any = Fraction(1, 4), H: Any = 1, h: Any = Fra
                f"bounds are 0 (both estimators are exact there) and fall off the log axis.")
     for panel, p in omitted:
         caption += f" ({panel}) L = {p.params['L']} left out: {p.reason}."
-    caption += _status_note(theorems, variant, "fo")
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
+    caption += _status_note(theorems, variant, "fo") + (bands.CAPTION if tightness else "")
+    return Plot(fig, rc, _columns(tightness), rows, caption + _off_scale_note(off_scale))
+
+
+def _columns(tightness: bool) -> tuple[str, ...]:
+    return CSV_COLUMNS + bands.COLUMNS if tightness else CSV_COLUMNS
 
 
 def _grid(fixed: dict) -> list[dict]:
@@ -301,12 +318,14 @@ def _grid(fixed: dict) -> list[dict]:
 
 def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: dict, *,
                   normalize: str | None = None, estimators: Sequence[str] = BOUNDED,
-                  preset: str = "column", usetex: bool = False, variant: str = "printed") -> Plot:
+                  preset: str = "column", usetex: bool = False, variant: str = "printed",
+                  tightness: bool = False) -> Plot:
     """Bounds of each theorem in ``theorems`` against ``vs`` (L, K or alpha) at ``xs``.
 
     ``fixed`` maps the other parameters to a value or a list of values; every combination of the
     lists is a separate overlaid curve group, as is every theorem. ``variant``: "printed",
-    "corrected", or "all" (corrected bounds beside the printed ones).
+    "corrected", or "all" (corrected bounds beside the printed ones). ``tightness``: shade each
+    bound's band down to the attained worst case (:mod:`.bands`).
     Raises ValueError when a theorem has no applicable point at all.
     """
     unknown = [e for e in estimators if e not in BOUNDED]
@@ -314,7 +333,7 @@ def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: di
         raise ValueError(f"--estimators {unknown[0]!r}: must be among {', '.join(BOUNDED)}")
     groups = [(t, combo) for t in theorems for combo in _grid(fixed)]
     grouped = len(groups) > 1
-    computed = [_variant_points(t, vs, xs, combo, normalize, variant) for t, combo in groups]
+    computed = [_variant_points(t, vs, xs, combo, normalize, variant, tightness) for t, combo in groups]
     rows, notes, omitted, off_scale = [], [], [], 0
     rc = preset_params(preset, usetex=usetex)
     with matplotlib.rc_context(rc):
@@ -352,5 +371,5 @@ def bounds_figure(theorems: Sequence[str], vs: str, xs: Sequence[Any], fixed: di
     caption = (f"Error bounds of Theorem(s) {', '.join(theorems)} against {vs}"
                + (", normalised to the FOMAML bound" if normalize else " (multiples of ||g||)") + ".")
     caption += "".join(f" {vs} = {p.params[vs]} left out: {p.reason}." for p in omitted)
-    caption += _status_note(theorems, variant, normalize, estimators)
-    return Plot(fig, rc, CSV_COLUMNS, rows, caption + _off_scale_note(off_scale))
+    caption += _status_note(theorems, variant, normalize, estimators) + (bands.CAPTION if tightness else "")
+    return Plot(fig, rc, _columns(tightness), rows, caption + _off_scale_note(off_scale))

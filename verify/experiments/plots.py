@@ -23,7 +23,7 @@ COLORS = {"trunc": "tab:orange", "binom": "tab:blue"}
 LABELS = {"trunc": "TruncMAML", "binom": "BinomMAML"}
 MARKERS = {"trunc": "s", "binom": "o"}
 OVERLAY_NOTE = ("Thin dashed lines: the Theorem 3.6 bounds (11b), (11c) times ||g||, with H estimated "
-                "as max_k ||H^k|| along each task's trajectory (power iteration on the HVPs), "
+                "as max_k ||H^k|| along each task's trajectory (Lanczos on the HVPs), "
                 "averaged like the errors.")
 
 

@@ -21,7 +21,7 @@ Instances come from two families of genuine Bayesian regression tasks:
 On the checking side, derivatives are SymPy's (symbolic differentiation of the objective, with
 its logarithms) or exact forward mode (:class:`estimators.reference_bayes.Dual`), never the closed
 forms under test. Theorems 1 and 2 are checked with the constants derived in
-:mod:`bounds.related_ibaml` (the paper's appendix with its constants is not published).
+:mod:`bounds.papers.ibaml` (the paper's appendix with its constants is not published).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import sympy as sp
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from bounds import related_ibaml as constants
+import bounds
 from estimators import reference_bayes as rb
 
 from ..checks import ExactCheck, plain_from_json, plain_to_json
@@ -780,7 +780,7 @@ def _theorem1(case):
     c = _theorem_constants(case)
     explicit = _add(_mv(case["J"], case["a_hat"]), case["b_hat"])
     ell, e = _sq(_add(explicit, true, -1)), _sq(case["dv"])
-    Fc, A = constants.theorem1_F(**c, exact=True), F(c["A"])
+    Fc, A = bounds.evaluate("ibaml.thm1", **c, epsilon=0, delta=0, exact=True)["F"], F(c["A"])
     Mx = _add(case["J"], _mm(G_hat, _inv(H_hat)), -1)
     delta_f = float(np.linalg.norm(np.array(Mx, dtype=float), 2))
     lhs, rhs = math.sqrt(ell), float(Fc) * math.sqrt(e) + float(A) * delta_f
@@ -800,8 +800,7 @@ def _theorem2(case):
     g_hat = _add(_mv(G_hat, case["u"]), case["b_hat"])
     ell, e = _sq(_add(g_hat, true, -1)), _sq(case["dv"])
     s = _sq(_add(case["u"], rb.solve(H_hat, case["a_hat"]), -1))
-    Fc = constants.theorem1_F(**c, exact=True)
-    Gc = constants.theorem2_G(rho=c["rho"], D_min=c["D_min"], exact=True)
+    Fc, Gc = (bounds.evaluate("ibaml.thm2", **c, epsilon=0, delta_prime=0, exact=True)[k] for k in ("F", "G"))
     lhs, rhs = math.sqrt(ell), float(Fc) * math.sqrt(e) + float(Gc) * math.sqrt(s)
     return _sqrt_le_sum(ell, [(Fc, e), (Gc, s)]), lhs, rhs
 
@@ -1025,11 +1024,11 @@ def _float_ratio(data, which: str) -> float:
     true = G_bar @ np.linalg.solve(H_bar, data["a_bar"]) + data["b_bar"]
     if which == "1":
         lhs = nrm(data["J"] @ data["a_hat"] + data["b_hat"] - true)
-        rhs = constants.theorem1_bound(**c, epsilon=e, delta=nrm(data["J"] - G_hat @ np.linalg.inv(H_hat), 2))
+        rhs = bounds.evaluate("ibaml.thm1", **c, epsilon=e, delta=nrm(data["J"] - G_hat @ np.linalg.inv(H_hat), 2))["bound"]
     else:
         lhs = nrm(G_hat @ data["u"] + data["b_hat"] - true)
         dprime = nrm(data["u"] - np.linalg.solve(H_hat, data["a_hat"]))
-        rhs = constants.theorem2_bound(**c, epsilon=e, delta_prime=dprime)
+        rhs = bounds.evaluate("ibaml.thm2", **c, epsilon=e, delta_prime=dprime)["bound"]
     return float(lhs / rhs) if rhs > 0 else 0.0
 
 
@@ -1221,10 +1220,10 @@ def statements() -> tuple[ExactCheck, ...]:
            "oracle meta-gradient = G(v*) H(v*)^{-1} nabla_1 L^val + nabla_2 L^val", _linear_cases, _eq21,
            _validate_linear),
         _s("ibaml.thm1", f"{_P} Theorem 1 (derived constants)", "Assumptions 1-5 at v_hat, v_bar",
-           "|explicit - true| <= F eps + A delta, F = bounds.related_ibaml.theorem1_F", _theorem_cases,
+           "|explicit - true| <= F eps + A delta, F = F_t of bounds.papers.ibaml", _theorem_cases,
            _theorem1, _validate_theorem),
         _s("ibaml.thm2", f"{_P} Theorem 2, eq. (18) (derived constants)", "Assumptions 1-5 at v_hat, v_bar",
-           "|g_hat - true| <= F' eps + G' delta', F' = F, G' = bounds.related_ibaml.theorem2_G",
+           "|g_hat - true| <= F' eps + G' delta', F' = F, G' = G'_t of bounds.papers.ibaml",
            _theorem_cases, _theorem2, _validate_theorem),
         _s("ibaml.remark3", f"{_P} Remark 3", "L^tr H-Lipschitz", "rho_t <= H_t", _remark3_cases, _remark3,
            _validate_remark3),

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-import bounds.related_imaml as formulas
+import bounds
+from bounds.exact import sqrt_bracket
+from bounds.papers import imaml as formulas
 
 from ..checks import Check as Statement
 from ..checks import Conditional, ExactCheck, Vacuity, plain_from_json, plain_to_json
@@ -81,11 +83,11 @@ def _spectrum_in(M, lo, hi) -> bool:
 
 
 def _sqrt_hi(x) -> Fraction:
-    return formulas.sqrt_enclosure(Fraction(x)).upper
+    return sqrt_bracket(Fraction(x)).upper
 
 
 def _sqrt_lo(x) -> Fraction:
-    return formulas.sqrt_enclosure(Fraction(x)).lower
+    return sqrt_bracket(Fraction(x)).lower
 
 
 def _frobenius_hi(M) -> Fraction:
@@ -455,8 +457,8 @@ def _lemma2_cases(draw):
 
 def _lemma2_steps(kappa, x_star_sq, delta) -> int:
     """floor(2 sqrt(kappa) log(2 kappa ||x*|| / delta)), 0 if negative (decided exactly or raises)."""
-    lo = formulas.lemma2_iterations(kappa, _sqrt_lo(x_star_sq), delta, exact=True)
-    hi = formulas.lemma2_iterations(kappa, _sqrt_hi(x_star_sq), delta, exact=True)
+    lo = bounds.evaluate("imaml.lemma2", kappa, _sqrt_lo(x_star_sq), delta, exact=True)["count"]
+    hi = bounds.evaluate("imaml.lemma2", kappa, _sqrt_hi(x_star_sq), delta, exact=True)["count"]
     n_lo, n_hi = lo.floor(), hi.floor()
     if n_lo != n_hi:
         raise ArithmeticError("floor of the Lemma 2 count undecided")
@@ -518,8 +520,9 @@ def _lemma3(sharp: bool):
     def examine(case):
         p = case["params"]
         target = _solve(case["H_star"], case["g_star"], p["lam"])
-        bound = formulas.lemma3_bound(p["lam"], p["mu"], p["rho"], p["B"], p["L"], p["delta"],
-                                      p["delta_prime"], sharp=sharp, exact=True)
+        lemma3 = formulas.LEMMA3.bounds["bound"]  # the variant's formula; validate checks its hypotheses
+        bound = lemma3.formula_of(lemma3.variant("sharp" if sharp else "core")).exact(
+            p["lam"], p["mu"], p["rho"], p["B"], p["L"], p["delta"], p["delta_prime"])
         err = sq_norm(case["g_i"] - target)
         return err <= bound ** 2, err, bound ** 2
     return examine
@@ -641,20 +644,21 @@ def _theorem2(solver: str):
         A, b, theta = case["A"], case["b"], case["theta"]
         test = SmoothLoss.from_case(case["test"])
         refi, kappa, eye = _refi(), beta / mu, _eye(len(b))
-        n_inner = max(0, formulas.theorem2_inner_iterations(kappa, D, lam, mu, rho, B, L, eps, exact=True).ceil())
-        n_solve = max(0, formulas.theorem2_solve_iterations(kappa, lam, mu, B, eps, exact=True).ceil())
+        counts = bounds.evaluate("imaml.thm2", kappa, D, lam, mu, rho, B, L, eps, exact=True, variant="core")
+        n_inner, n_solve = max(0, counts["inner"].ceil()), max(0, counts["solve"].ceil())
         phi = refi.nesterov(A + lam * eye, lam * theta - b, beta, mu, n_inner)
         grad = test.grad(phi)
         if solver == "cg":
             g_i = _ref().imaml_cg(A, grad, lam, n_solve, x0="zero")
         else:
             g_i = refi.nesterov(eye + A / lam, grad, beta / lam, mu / lam, n_solve)
-        delta, delta_prime = formulas.theorem2_accuracies(eps, lam, mu, rho, B, L, exact=True)
-        b1 = formulas.lemma3_constant(lam, mu, rho, B, L, exact=True)
+        q = {k: v.evaluate(kappa, D, lam, mu, rho, B, L, eps, exact=True)
+             for k, v in formulas.QUANTITIES.items() if k != "cg_factor"}
+        delta, delta_prime, x_star = q["delta_proof"], q["delta_prime"], q["x_star"]
+        b1 = bounds.evaluate("imaml.lemma3", lam, mu, rho, B, L, 0, 0, exact=True, variant="core")["B1"]
         w_star = _solve(A, grad, lam)
-        if (delta is not None and b1 * delta + delta_prime > eps) or \
-                sq_norm(w_star) > formulas.solve_solution_bound(lam, mu, B, exact=True) ** 2:
-            return False, sq_norm(w_star), formulas.solve_solution_bound(lam, mu, B, exact=True) ** 2
+        if (delta is not None and b1 * delta + delta_prime > eps) or sq_norm(w_star) > x_star ** 2:
+            return False, sq_norm(w_star), x_star ** 2
         target = refi.quadratic_meta_gradient(A, b, theta, lam, test.grad)
         err = sq_norm(g_i - target)
         return err <= eps ** 2, err, eps ** 2
@@ -700,7 +704,7 @@ def _corollary1(tolerance: Fraction):
         size = p["fraction"] * tolerance * eps
         F = lambda th: th @ P @ th / 2 - (P @ z) @ th
         gap = F(case["theta0"]) - F(z)
-        steps = int(formulas.corollary1_calls(1, L_F, gap, eps, exact=True))  # floor (>= 0)
+        steps = int(bounds.evaluate("imaml.cor1", 1, L_F, gap, eps, exact=True, variant="core")["calls"])  # floor
         theta, best = case["theta0"], None
         for k in range(steps + 1):
             grad = P @ (theta - z)
@@ -1102,7 +1106,7 @@ def implicit_claim_error(claim: str, estimate, H_K, g, lam, steps: int | None = 
     allowed = IMPLICIT_RTOL * cond * (1 + float(np.linalg.norm(exact)))
     if claim == "imaml.cg":
         start = g if x0 == "g" else np.zeros_like(g)
-        factor = formulas.cg_error_factor(cond, int(steps))  # type: ignore[arg-type]  # given for imaml.cg
+        factor = formulas.CG_FACTOR.evaluate(cond, int(steps))  # type: ignore[arg-type]  # given for imaml.cg
         allowed += float(factor) * float(np.linalg.norm(start - exact))
     error = float(np.linalg.norm(np.asarray(estimate, dtype=float) - exact))
     return bool(np.isfinite(error) and error <= allowed), error, allowed

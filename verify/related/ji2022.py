@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from bounds import related_ji2022 as ji
+import bounds
+from bounds.exact import exp_bracket
+from bounds.papers import ji2022 as ji
 from estimators import reference_multistep as ref
 
 from ..checks import ExactCheck, OutsideAssumptions, plain_from_json, plain_to_json
@@ -268,7 +270,7 @@ def examine_lemma11(case):
     w = ref.inner_path(loss, case["w"], p["alpha"], p["N"])
     u = ref.inner_path(loss, case["u"], p["alpha"], p["N"])
     dist = norm(w[0] - u[0])
-    return _worst([(norm(w[j] - u[j]), ji.lemma11_bound(p["alpha"], p["L"], j, exact=True) * dist)
+    return _worst([(norm(w[j] - u[j]), bounds.evaluate("ji2022.lemma11", p["alpha"], p["L"], j, exact=True)["factor"] * dist)
                    for j in range(p["N"] + 1)])
 
 
@@ -278,7 +280,7 @@ def examine_lemma12(case):
     loss = _ridge(case["tasks"][0])
     w = ref.inner_path(loss, case["w"], p["alpha"], p["N"])
     g0 = norm(loss.gradient(w[0]))
-    return _worst([(norm(loss.gradient(w[j])), ji.lemma12_bound(p["alpha"], p["L"], j, exact=True) * g0)
+    return _worst([(norm(loss.gradient(w[j])), bounds.evaluate("ji2022.lemma12", p["alpha"], p["L"], j, exact=True)["factor"] * g0)
                    for j in range(p["N"] + 1)])
 
 
@@ -291,14 +293,14 @@ def examine_lemma13(case):
     for Vj in V:
         P = P.dot(eye - p["alpha"] * Vj)
     M = eye - P
-    bound = ji.lemma13_bound(p["alpha"], p["L"], len(V), exact=True)
+    bound = bounds.evaluate("ji2022.lemma13", p["alpha"], p["L"], len(V), exact=True)["bound"]
     holds = is_psd(eye * bound ** 2 - M.T.dot(M))
     return holds, float(np.linalg.norm(M.astype(float), 2)), bound
 
 
 def examine_lemma14(case):
     p = case["params"]
-    C_b = ji.lemma14_constant(p["alpha"], p["L"], p["N"], exact=True)
+    C_b = bounds.evaluate("ji2022.lemma14", p["alpha"], p["L"], p["N"], exact=True)["C_b"]
     pairs = []
     for spec in case["tasks"]:
         loss = _ridge(spec)
@@ -325,7 +327,7 @@ def examine_lemma15(case):
     n = len(tasks)
     lhs = sum((norm(t.gradient(w)) for t in tasks), Surd()) / n
     meta = sum(_meta_gradient(t, t, w, p) for t in tasks) / n
-    factor = ji.lemma15_bound(p["alpha"], p["L"], p["N"], 1, 0, exact=True)  # 1 / (1 - C_b)
+    factor = bounds.evaluate("ji2022.lemma15", p["alpha"], p["L"], p["N"], 1, 0, exact=True)["bound"]  # 1/(1 - C_b)
     return _worst([(lhs, factor * (norm(meta) + _sigma(case["shifts"])))])
 
 
@@ -334,8 +336,8 @@ def examine_lemma18(case):
     p = case["params"]
     S, T = (_ridge(s) for s in case["tasks"])
     w = case["w"]
-    a_T = ji.lemma18_bound(p["alpha"], p["L"], p["N"], 1, 0, exact=True)
-    a_S = ji.lemma18_bound(p["alpha"], p["L"], p["N"], 0, 1, exact=True)
+    a_T = bounds.evaluate("ji2022.lemma18", p["alpha"], p["L"], p["N"], 1, 0, exact=True)["bound"]
+    a_S = bounds.evaluate("ji2022.lemma18", p["alpha"], p["L"], p["N"], 0, 1, exact=True)["bound"]
     gT = T.gradient(w)
     return _worst([(norm(_meta_gradient(S, T, w, p) - gT), a_T * norm(gT) + a_S * norm(S.gradient(w)))])
 
@@ -350,7 +352,8 @@ def examine_lemma19(case):
     """Per task: ||grad L_i(w)||^2 <= 2G^(4N) ||grad l_T_i(w)||^2 + 2G^(2N) (G^N - 1)^2 b_i^2."""
     p, w = case["params"], case["w"]
     return _worst([(_sq(_meta_gradient(S, T, w, p)),
-                    ji.lemma19_bound(p["alpha"], p["L"], p["N"], _sq(T.gradient(w)), _sq(c), exact=True))
+                    bounds.evaluate("ji2022.lemma19", p["alpha"], p["L"], p["N"], _sq(T.gradient(w)), _sq(c),
+                                    exact=True)["bound"])
                    for (S, T, _), c in zip(_finite_sum_tasks(case), case["c"])])
 
 
@@ -374,7 +377,8 @@ def examine_prop1(case):
         return sum(_meta_gradient(t, t, x, p) for t in tasks) / n
 
     mean_norm = sum((norm(t.gradient(case["w"])) for t in tasks), Surd()) / n
-    return _smoothness_sides(p, meta, case["w"], case["u"], mean_norm, ji.prop1_smoothness)
+    return _smoothness_sides(p, meta, case["w"], case["u"], mean_norm,
+                             lambda *a, exact: bounds.evaluate("ji2022.prop1", *a, exact=exact)["L_w"])
 
 
 def examine_prop7(case):
@@ -387,7 +391,8 @@ def examine_prop7(case):
         return sum(_meta_gradient(S, T, x, p) for S, T, _ in tasks) / n
 
     weights = sum((norm(S.gradient(case["w"])) + b for S, _, b in tasks), Surd()) / n
-    return _smoothness_sides(p, meta, case["w"], case["u"], weights, ji.prop7_smoothness)
+    return _smoothness_sides(p, meta, case["w"], case["u"], weights,
+                             lambda *a, exact: bounds.evaluate("ji2022.prop7", *a, exact=exact)["L_w"])
 
 
 def examine_prop2(case):
@@ -405,9 +410,9 @@ def examine_prop2(case):
     paths, pairs = [np.array(w[0], dtype=object)], []
     for j in range(p["N"] + 1):
         dists = [norm(x - w[j]) for x in paths]
-        pairs.append((sum(dists, Surd()) / len(paths), ji.prop2_first_moment(alpha, p["L"], j, s, exact=True)))
-        pairs.append((sum(_sq(x - w[j]) for x in paths) / len(paths),
-                      ji.prop2_second_moment(alpha, p["L"], j, s * s, exact=True)))
+        moments = bounds.evaluate("ji2022.prop2", alpha, p["L"], j, s, s * s, exact=True)
+        pairs.append((sum(dists, Surd()) / len(paths), moments["first"]))
+        pairs.append((sum(_sq(x - w[j]) for x in paths) / len(paths), moments["second"]))
         if j < p["N"]:
             nxt = []
             for h, x in enumerate(paths):
@@ -420,10 +425,10 @@ def examine_prop2(case):
 def examine_stepsize(case):
     """At alpha = c/(N L): (1 + c/N)^N <= sum_(k<=N) c^k/k! < e^c, and it increases with N."""
     c, N = case["params"]["c"], case["params"]["N"]
-    G = ji.step_size_growth(c, N, exact=True)
-    bound = ji.step_size_growth_bound(c, N, exact=True)
-    e_lower = ji.exp_bracket(c)[0] if c <= 8 else None
-    increasing = G < ji.step_size_growth(c, N + 1, exact=True)
+    rule = bounds.evaluate("ji2022.stepsize", c, N, 1, exact=True)
+    G, bound = rule["growth"], rule["growth_bound"]
+    e_lower = exp_bracket(c)[0] if c <= 8 else None
+    increasing = G < bounds.evaluate("ji2022.stepsize", c, N + 1, 1, exact=True)["growth"]
     below_e = e_lower is None or bound < e_lower or N >= 60
     return G <= bound and below_e and increasing, G, bound
 
@@ -433,12 +438,12 @@ def examine_stepsize_uniform(case):
     if the condition holds, ``(C_b(N), 1)`` with C_b(N) < 1 at the drawn N; if not, some
     N' = 2^k N has C_b(N') >= 1, reported as ``(1, C_b(N'))``."""
     c, N = case["params"]["c"], case["params"]["N"]
-    C_b = ji.lemma14_constant(ji.step_size_rule(c, N, 1, exact=True), 1, N, exact=True)
+    C_b = bounds.evaluate("ji2022.lemma14", c / N, 1, N, exact=True)["C_b"]  # at alpha = c/(N L), L = 1
     if ji.step_size_uniform_condition(c):
         return C_b < 1, C_b, Fraction(1)
     M = N
     while M <= 1 << 13:  # (1 + c/M)^(2M) increases to e^(2c) > 2: some M has C_b(M) >= 1
-        C_b_M = ji.lemma14_constant(ji.step_size_rule(c, M, 1, exact=True), 1, M, exact=True)
+        C_b_M = bounds.evaluate("ji2022.lemma14", c / M, 1, M, exact=True)["C_b"]
         if C_b_M >= 1:
             return True, Fraction(1), C_b_M
         M *= 2
@@ -522,14 +527,14 @@ def _lemma15_cases(draw, *, conditioned: bool):
     d = len(case["w"])
     case["shifts"] = draw(st.lists(_vectors(d), min_size=1, max_size=3))  # same Hessians: same L
     p = case["params"]
-    if conditioned and not ji.lemma15_condition(p["alpha"], p["L"], p["N"], exact=True):
-        p["alpha"] = ji.step_size_rule(Fraction(1, 8), p["N"], p["L"], exact=True)
+    if conditioned and not ji.LEMMA15_CONDITION.holds(p):
+        p["alpha"] = bounds.evaluate("ji2022.stepsize", Fraction(1, 8), p["N"], p["L"], exact=True)["step"]
     return case
 
 
 def _lemma15_condition(case):
     p = case["params"]
-    return None if ji.lemma15_condition(p["alpha"], p["L"], p["N"], exact=True) else "C_b >= 1"
+    return None if ji.LEMMA15_CONDITION.holds(p) else "C_b >= 1"
 
 
 @st.composite
@@ -589,16 +594,16 @@ def statements() -> list[ExactCheck]:
           "none (polynomial losses)",
           "grad L_i(w) = (I - a H(w_(N-1))) ... (I - a H(w_0)) grad l_i(w_N)",
           _eq3_cases, lambda c: examine_eq3(c, "decreasing"), _validate_eq3),
-        S("ji2022.lemma11", "Ji et al. Lemma 11", _A1, ji.FORMULAS["ji2022.lemma11"].text,
+        S("ji2022.lemma11", "Ji et al. Lemma 11", _A1, ji.LEMMA11.bounds["factor"].text,
           lambda: _ridge_case(tasks=1, points=("w", "u")), examine_lemma11, _ridge_validate()),
-        S("ji2022.lemma12", "Ji et al. Lemma 12", _A1, ji.FORMULAS["ji2022.lemma12"].text,
+        S("ji2022.lemma12", "Ji et al. Lemma 12", _A1, ji.LEMMA12.bounds["factor"].text,
           lambda: ridge1, examine_lemma12, _ridge_validate()),
         S("ji2022.lemma13", "Ji et al. Lemma 13", "||V_j|| <= L (any real matrices)",
-          ji.FORMULAS["ji2022.lemma13"].text, _lemma13_cases, examine_lemma13, _validate_lemma13),
-        S("ji2022.lemma14", "Ji et al. Lemma 14, eq. (65)", _A1, ji.FORMULAS["ji2022.lemma14"].text,
+          ji.LEMMA13.bounds["bound"].text, _lemma13_cases, examine_lemma13, _validate_lemma13),
+        S("ji2022.lemma14", "Ji et al. Lemma 14, eq. (65)", _A1, ji.LEMMA14.bounds["C_b"].text,
           lambda: _ridge_case(tasks=2), examine_lemma14, _ridge_validate()),
         S("ji2022.lemma15", "Ji et al. Lemma 15, with C_b < 1 (its proof divides by 1 - C_b)",
-          _A1 + " + Assumption 2 (exact sigma)", ji.FORMULAS["ji2022.lemma15"].text,
+          _A1 + " + Assumption 2 (exact sigma)", ji.LEMMA15.bounds["bound"].text + ", needs C_b < 1",
           lambda: _lemma15_cases(conditioned=True), examine_lemma15,
           _ridge_validate(extra=_lemma15_condition)),
         S("ji2022.lemma15.unconditional", "Ji et al. Lemma 15 with no condition on alpha "
@@ -606,15 +611,15 @@ def statements() -> list[ExactCheck]:
           "E_i ||grad l_i(w)|| <= (||grad L(w)|| + sigma) / (1 - C_b) for every alpha > 0",
           lambda: _lemma15_cases(conditioned=False), examine_lemma15, _ridge_validate()),
         S("ji2022.lemma17", "Ji et al. Lemma 17 (finite-sum; as Lemma 12 for l_S)", _A4,
-          ji.FORMULAS["ji2022.lemma12"].text.replace("grad l", "grad l_S"),
+          ji.LEMMA12.bounds["factor"].text.replace("grad l", "grad l_S"),
           lambda: ridge1, examine_lemma12, _ridge_validate()),
-        S("ji2022.lemma18", "Ji et al. Lemma 18", _A4, ji.FORMULAS["ji2022.lemma18"].text,
+        S("ji2022.lemma18", "Ji et al. Lemma 18", _A4, ji.LEMMA18.bounds["bound"].text,
           lambda: _ridge_case(tasks=2), examine_lemma18, _ridge_validate()),
         S("ji2022.lemma19", "Ji et al. Lemma 19, eqs. (73)-(74) (constants re-derived)",
-          _A4 + " + Assumption 5 (item 2, exact b_i)", ji.FORMULAS["ji2022.lemma19"].text,
+          _A4 + " + Assumption 5 (item 2, exact b_i)", ji.LEMMA19.bounds["bound"].text,
           _finite_sum_cases, examine_lemma19, _ridge_validate()),
         S("ji2022.prop1", "Ji et al. Proposition 1, eq. (13)", "Assumption 1 (items 2, 3)",
-          ji.FORMULAS["ji2022.prop1"].text,
+          ji.PROP1.bounds["L_w"].text,
           lambda: _ridge_case(tasks=2, points=("w", "u"), rho=True), examine_prop1,
           _ridge_validate(rho=True)),
         S("ji2022.prop2", "Ji et al. Proposition 2 (deterministic core)", _A1 + " + Assumption 3 "
@@ -622,7 +627,7 @@ def statements() -> list[ExactCheck]:
           "E||w~_j - w_j|| <= ((1+aL)^j - 1) s/L and E||w~_j - w_j||^2 <= a s^2 ((1+aL)^(2j) - 1) / (L (2+aL))",
           _prop2_cases, examine_prop2, _ridge_validate(extra=_prop2_noise)),
         S("ji2022.prop7", "Ji et al. Proposition 7, eq. (21)", _A4 + " + Assumption 5 (item 2, exact b_i)",
-          ji.FORMULAS["ji2022.prop7"].text, lambda: _finite_sum_cases(points=("w", "u"), rho=True),
+          ji.PROP7.bounds["L_w"].text, lambda: _finite_sum_cases(points=("w", "u"), rho=True),
           examine_prop7, _ridge_validate(rho=True)),
         S("ji2022.stepsize", "Ji et al. Section 3.4 (a), proof of Corollary 6", "alpha = c/(N L), c > 0",
           "(1 + alpha L)^N = (1 + c/N)^N <= sum_(k<=N) c^k/k! < e^c, increasing in N",
@@ -726,7 +731,7 @@ def satisfiability() -> dict[str, dict]:
     noise_ok = _sq(noise) == Fraction(1, 4) and is_psd(_EYE[2] * Fraction(1, 16) - V.T.dot(V))
     c = [Fraction(3, 10), Fraction(-2, 5)]  # Assumption 5: l_T = l_S + c^T w, b_i = ||c|| = 1/2
     N = 3
-    alpha = ji.step_size_rule(Fraction(1, 8), N, L, exact=True)
+    alpha = bounds.evaluate("ji2022.stepsize", Fraction(1, 8), N, L, exact=True)["step"]
     return {
         "assumption1": {"satisfiable": strongly_convex and item2 and item3,
                         "instance": case_to_json({"loss": f, "L": L, "rho": rho}),
@@ -744,7 +749,7 @@ def satisfiability() -> dict[str, dict]:
                           "instance": case_to_json({"l_S": f, "c": c, "b": Fraction(1, 2), "sigma": Fraction(1)}),
                           "how": "l_S_i = l + s_i^T w, l_T_i = l_S_i + c^T w: ||grad l_S - grad l_T|| "
                                  "= ||c|| = 1/2 = b_i and the same sigma = 1 for all w"},
-        "lemma15.condition": {"satisfiable": ji.lemma15_condition(alpha, L, N, exact=True),
+        "lemma15.condition": {"satisfiable": ji.LEMMA15_CONDITION.holds({"alpha": alpha, "L": L, "N": N}),
                               "instance": case_to_json({"alpha": alpha, "L": L, "N": N}),
                               "how": "alpha = 1/(8 N L): (1 + 1/(8N))^(2N) < e^(1/4) < 2"},
     }
