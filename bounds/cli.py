@@ -75,6 +75,18 @@ def parse_integers(flag: str, text: str, minimum: int) -> list[int]:
 
 def parse_rationals(flag: str, text: str) -> list[Fraction]:
     """``"0.25"``, ``"1/4"`` or a comma list of them -> positive finite Fractions."""
+    return _parse_numbers(flag, text, "positive")
+
+
+def parse_reals(flag: str, text: str, parameter: Parameter) -> list[Fraction]:
+    """Like :func:`parse_rationals`, in the parameter's domain: positive, non-negative or any
+    finite real."""
+    return _parse_numbers(flag, text, parameter.kind)
+
+
+def _parse_numbers(flag: str, text: str, kind: str) -> list[Fraction]:
+    """A comma list of decimals or fractions -> distinct finite Fractions of the domain ``kind``
+    ("positive", "nonnegative", else any real)."""
     values: list[Fraction] = []
     for item in text.split(","):
         item = item.strip()
@@ -86,27 +98,9 @@ def parse_rationals(flag: str, text: str) -> list[Fraction]:
         except ValueError:
             raise UsageError(f"{flag}: {item!r} is not a number (write a decimal like 0.25 or a "
                              "fraction like 1/4; it must be finite)") from None
-        if value <= 0:
+        if kind == "positive" and value <= 0:
             raise UsageError(f"{flag}: {item} is not positive")
-        values.append(value)
-    return list(dict.fromkeys(values))
-
-
-def parse_reals(flag: str, text: str, parameter: Parameter) -> list[Fraction]:
-    """Like :func:`parse_rationals`, in the parameter's domain: positive, non-negative or any
-    finite real."""
-    if parameter.kind == "positive":
-        return parse_rationals(flag, text)
-    values: list[Fraction] = []
-    for item in text.split(","):
-        item = item.strip()
-        check_input_text(flag.lstrip("-"), item)
-        try:
-            value = Fraction(item)
-        except (ValueError, ZeroDivisionError):
-            raise UsageError(f"{flag}: {item!r} is not a number (write a decimal like 0.25 or a "
-                             "fraction like 1/4; it must be finite)") from None
-        if parameter.kind == "nonnegative" and value < 0:
+        if kind == "nonnegative" and value < 0:
             raise UsageError(f"{flag}: {item} is not non-negative")
         values.append(value)
     return list(dict.fromkeys(values))
