@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from dense_unroll import dense_unroll
 
 import binomgbml
 import estimators
@@ -38,17 +39,8 @@ def _mse(out, target):
 
 
 def _dense(loss, model, support, query, alpha=ALPHA, steps=K):
-    """Dense H^0..H^{K-1} and g by autograd through a hand-written inner loop (independent of
-    Trajectory and its HVPs)."""
-    phi = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    hessians = []
-    for _ in range(steps):
-        hessians.append(torch.autograd.functional.hessian(lambda p: loss(p, support), phi,
-                                                          vectorize=True).numpy())
-        p = phi.clone().requires_grad_(True)
-        phi = phi - alpha * torch.autograd.grad(loss(p, support), p)[0]
-    p = phi.clone().requires_grad_(True)
-    return np.array(hessians), torch.autograd.grad(loss(p, query), p)[0].numpy()
+    """Dense H^0..H^{K-1} and g, independent of Trajectory and its HVPs."""
+    return dense_unroll(loss, model, support, query, alpha, steps)
 
 
 def _data(n, n_in, seed):

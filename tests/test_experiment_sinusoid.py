@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from dense_unroll import dense_unroll
 from scipy.sparse.linalg import eigsh
 
 import binomgbml
@@ -39,17 +40,9 @@ def dense_task():
     config = SinusoidConfig(batches=1, K=K, alpha=ALPHA, tasks=1, batch_L=K)
     support, query = sinusoid.sample_tasks(sinusoid.batch_generators(0, 0)[0], config)[0]
     model = sinusoid.mlp(0)
-    phi = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    hessians = []
-    for _ in range(K):
-        hessians.append(torch.autograd.functional.hessian(lambda p: _loss(p, support), phi,
-                                                          vectorize=True).numpy())
-        p = phi.clone().requires_grad_(True)
-        phi = phi - ALPHA * torch.autograd.grad(_loss(p, support), p)[0]
-    p = phi.clone().requires_grad_(True)
-    g = torch.autograd.grad(_loss(p, query), p)[0].numpy()
+    hessians, g = dense_unroll(_loss, model, support, query, ALPHA, K)
     traj = estimators.Trajectory.from_model(model, sinusoid.mse, support, query, K, ALPHA, hvp="loop")
-    return traj, np.array(hessians), g
+    return traj, hessians, g
 
 
 def _spectral_norm(h):
