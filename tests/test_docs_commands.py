@@ -21,6 +21,7 @@ quote, a number, ``Fraction(``, ``tensor(``, ``array(``, ...) is compared with t
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import re
 import shutil
@@ -152,7 +153,7 @@ def blocks(path: Path) -> list[Block]:
                 current = None
         elif current is not None:
             current.lines.append(line)
-    for before, after in zip(found, found[1:]):
+    for before, after in itertools.pairwise(found):
         if after.lang in ("", "text") and after.line - closed_at[id(before)] <= 4 \
                 and not any(COMMAND.match(x) for x in after.lines):
             before.output_after = after.lines
@@ -172,7 +173,7 @@ def commands(block: Block) -> list[Command]:
     for i, line in enumerate(lines):
         if not COMMAND.match(line) or (prompted and not line.startswith("$ ")):
             continue
-        text = strip_comment(line[2:] if line.startswith("$ ") else line)
+        text = strip_comment(line.removeprefix("$ "))
         exit_ = EXIT.search(line)
         if line.startswith("$ "):
             out = []
@@ -241,7 +242,7 @@ def test_command(command: Command, tmp_path: Path):
             "\n".join(b.lines) for b in SNIPPETS if b.doc == "docs/tightness.md" and "def figure3_task():" in b.lines))
     text = command.text.replace(".venv/bin/", "")
     text = re.sub(r"^python3? -m", f"{sys.executable} -m", text)
-    done = subprocess.run(text, shell=True, cwd=cwd, env=environment(), capture_output=True, text=True,
+    done = subprocess.run(text, shell=True, cwd=cwd, env=environment(), capture_output=True, text=True, check=False,
                           timeout=120)
     printed = (done.stdout + done.stderr if done.returncode == 2 else done.stdout).rstrip("\n").splitlines()
     expected = command.exit
@@ -304,7 +305,7 @@ def shown_matches(shown: str, printed: str) -> bool:
     """A tuple may be shown without its parentheses; ``...`` matches any text."""
     pattern = "^" + ".*".join(re.escape(part) for part in normal(shown).split("...")) + "$"
     printed = normal(printed)
-    return any(re.match(pattern, c, re.S) for c in (printed, printed[1:-1] if printed.startswith("(") else printed))
+    return any(re.match(pattern, c, re.DOTALL) for c in (printed, printed[1:-1] if printed.startswith("(") else printed))
 
 
 def skipped(block: Block) -> bool:
@@ -319,7 +320,7 @@ def test_snippet(block: Block, tmp_path: Path):
     source, checks = script(block)
     (tmp_path / "snippet.py").write_text(source)
     done = subprocess.run([sys.executable, "snippet.py"], cwd=workdir(tmp_path), env=environment(),
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     shown_error = block.output_after is not None and block.output_after[0].endswith("Error") or \
         (block.output_after is not None and re.match(r"^\w+Error: ", block.output_after[0]))
     if shown_error:
@@ -328,7 +329,7 @@ def test_snippet(block: Block, tmp_path: Path):
         assert matches(block.output_after, tail), "\n".join(tail)
         return
     assert done.returncode == 0, f"{block.doc}:{block.line}\n{done.stderr[-3000:]}"
-    values = dict(re.findall(r"^@(\d+) (.*)$", done.stdout, re.M))
+    values = dict(re.findall(r"^@(\d+) (.*)$", done.stdout, re.MULTILINE))
     wrong = [(block.line + end, shown, values.get(str(end))) for end, shown in checks
              if not shown_matches(shown, values.get(str(end), ""))]
     assert not wrong, "\n".join(f"line {n}: doc shows {s!r}, printed {p!r}" for n, s, p in wrong)
@@ -345,5 +346,5 @@ def test_every_python_m_form_the_readme_names_runs():
                                           "tightness", "diagnose"}
     for module, sub in forms + [("binomgbml bounds", "bounds")]:
         done = subprocess.run([sys.executable, "-m", *module.split(), "--help"], cwd=ROOT, env=environment(),
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0 and "usage:" in done.stdout, (module, done.stderr[-500:])
