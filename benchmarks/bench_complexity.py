@@ -432,10 +432,11 @@ def figure4(times, memory, K0, out: Path, preset: str):
                 ax.set_xlabel("L")
                 ax.set_ylabel(ylabel)
                 ax.set_title(f"({'ab'[j]}) {name}, K = {K0}")
-        axes[0][0].legend()
+        handles, labels = axes[0][0].get_legend_handles_labels()  # below the panels, not over the data
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=3, frameon=False)
         out.mkdir(parents=True, exist_ok=True)
         for fmt in ("pdf", "png"):
-            fig.savefig(out / f"figure4.{fmt}")
+            fig.savefig(out / f"figure4.{fmt}", bbox_inches="tight")
     return [out / "figure4.pdf", out / "figure4.png"]
 
 

@@ -33,6 +33,7 @@ import torch
 from torch.func import grad, jvp, vmap
 
 from .errors import EstimatorInputError, check_int, check_positive
+from .implicit import conjugate_gradient
 
 __all__ = ["SOLVERS", "BayesianTask", "IbamlResult", "bayes_explicit", "bayes_inner_loop", "ibaml",
            "kl_divergence", "linear_gaussian_task"]
@@ -195,8 +196,9 @@ class IbamlResult:
     ``grad`` is g_hat (eq. (17)), ``u`` the solution estimate of H_t(v_hat) u = nabla_1 L^val;
     ``solver`` is "cg" or "dense" (what produced ``u``); ``iterations`` the CG steps taken;
     ``residual_norms`` |nabla_1 L^val - H u_j| after each CG step j = 0, 1, ... (recurrence values);
-    ``curvatures`` p_j^T H p_j of each CG step; ``fallback`` why the dense solve replaced CG (None if
-    it did not); ``eigenvalues`` of H_t(v_hat), ascending (dense solves only, else None).
+    ``curvatures`` the Rayleigh quotient p_j^T H p_j / p_j^T p_j of each CG step (the CG is
+    :func:`estimators.implicit.conjugate_gradient`); ``fallback`` why the dense solve replaced CG
+    (None if it did not); ``eigenvalues`` of H_t(v_hat), ascending (dense solves only, else None).
     """
 
     grad: Tensor
@@ -212,38 +214,6 @@ class IbamlResult:
     def positive_definite(self) -> bool | None:
         """Is H_t(v_hat) positive definite (dense solves), else None (CG cannot certify it)."""
         return None if self.eigenvalues is None else bool(self.eigenvalues[0] > 0)
-
-
-class _NonPositiveCurvature(Exception):
-    pass
-
-
-def _cg(H, b: Tensor, steps: int, tol: float):
-    """Plain CG from u = 0; raises _NonPositiveCurvature(message, diagnostics) on p^T H p <= 0."""
-    u = torch.zeros_like(b)
-    r = b.clone()
-    p = r.clone()
-    rr = torch.dot(r, r)
-    stop = (tol * torch.linalg.vector_norm(b)) ** 2
-    residuals, curvatures = [float(rr.sqrt())], []
-    for step in range(steps):
-        if rr <= stop:
-            break
-        Hp = H(p)
-        pHp = torch.dot(p, Hp)
-        curvatures.append(float(pHp))
-        if not pHp > 0:
-            raise _NonPositiveCurvature(
-                f"CG met curvature p^T H p = {float(pHp):.3e} <= 0 at step {step}: H_t(v_hat) is not "
-                "positive definite, so problem (15) has no minimiser", step, residuals, curvatures)
-        a = rr / pHp
-        u = u + a * p
-        r = r - a * Hp
-        rr_new = torch.dot(r, r)
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-        residuals.append(float(rr.sqrt()))
-    return u, len(curvatures), tuple(residuals), tuple(curvatures)
 
 
 def _dense_solve(H, b: Tensor):
@@ -308,17 +278,19 @@ def ibaml(task: BayesianTask, theta: Tensor, v_hat: Tensor, steps: int | None = 
     b, c = grad(val, argnums=(0, 1))(v_hat, theta)
     b, c = _finite("nabla_1 L^val(v_hat)", b), _finite("nabla_2 L^val(v_hat)", c)
     fallback, eigenvalues = None, None
+    residuals: tuple[float, ...]
+    curvatures: tuple[float, ...]
     if solver == "dense":
         (u, eigenvalues), used, iterations, residuals, curvatures = _dense_solve(H, b), "dense", 0, (), ()
     else:
-        try:
-            # steps is given for solver "cg"
-            u, iterations, residuals, curvatures = _cg(H, b, steps, tol)  # type: ignore[arg-type]
-            used = "cg"
-        except _NonPositiveCurvature as exc:
+        cg = conjugate_gradient(H, b, torch.zeros_like(b), steps, rtol=tol, recompute=False)  # type: ignore[arg-type]
+        u, iterations, residuals, curvatures, used = cg.x, cg.iterations, cg.residual_norms, cg.curvatures, "cg"
+        if cg.nonpositive_curvature is not None:
+            fallback = (f"CG met curvature p^T H p / p^T p = {curvatures[-1]:.3e} <= 0 at step "
+                        f"{cg.nonpositive_curvature}: H_t(v_hat) is not positive definite, so problem "
+                        "(15) has no minimiser")
             if solver == "cg":
-                raise EstimatorInputError(f"{exc.args[0]}; use solver='auto' or 'dense'") from None
-            fallback, iterations, residuals, curvatures = exc.args[0], exc.args[1], exc.args[2], exc.args[3]
+                raise EstimatorInputError(f"{fallback}; use solver='auto' or 'dense'")
             (u, eigenvalues), used = _dense_solve(H, b), "dense"
     u = _finite("the solution u of H_t(v_hat) u = nabla_1 L^val", u)
     u_m, u_d = _halves(u)

@@ -23,6 +23,7 @@ CG started at x0 = g (the default here): 0 steps return g, the FOMAML estimate. 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -30,21 +31,23 @@ import torch
 from .errors import EstimatorInputError, check_int, check_positive, finite_result
 from .trajectory import Trajectory
 
-__all__ = ["CGResult", "imaml", "imaml_cg", "imaml_exact"]
+__all__ = ["CGResult", "conjugate_gradient", "imaml", "imaml_cg", "imaml_exact"]
 
 
 @dataclass(frozen=True)
 class CGResult:
-    """Conjugate gradient on (I + H^K/lam) x = g, with its diagnostics (see :func:`imaml_cg`).
+    """Conjugate gradient on A x = b with its diagnostics (:func:`conjugate_gradient`; for iMAML
+    A = I + H^K/lam and b = g, :func:`imaml_cg`; for iBaML A = H_t(v_hat), ``estimators.bayesian``).
 
     ``x``: the estimate; ``iterations``: CG steps taken; ``residual_norms``: ||r_k|| of the
     recursively updated residual, k = 0..iterations; ``curvatures``: p_k.A p_k / p_k.p_k for the
     search direction of every step (Rayleigh quotients of A: all lie in its spectrum's hull, so a
     value <= 0 proves A is not positive definite); ``converged``: the residual reached
-    ``rtol ||g||`` (or exactly 0); ``final_residual_norm``: ||g - A x|| recomputed with one more
-    HVP (the recursion drifts from it in floating point); ``error_bound``: (lam / mu) times that,
-    a bound on ||x - (I + H^K/lam)^{-1} g|| when G is mu-strongly convex at phi^K (None without
-    ``mu``); ``nonpositive_curvature``: the step at which p.Ap <= 0 stopped CG (None otherwise).
+    ``rtol ||b||`` (or exactly 0); ``final_residual_norm``: ||b - A x|| recomputed with one more
+    HVP (the recursion drifts from it in floating point); ``error_bound``: that divided by a lower
+    bound on A's spectrum, a bound on ||x - A^{-1} b|| (for iMAML (lam / mu) ||g - A x|| when G is
+    mu-strongly convex at phi^K; None without one); ``nonpositive_curvature``: the step at which
+    p.Ap <= 0 stopped CG (None otherwise).
     """
 
     x: torch.Tensor
@@ -72,20 +75,24 @@ def _operator(traj: Trajectory, lam: float):
     return lambda v: v + traj.hvp([traj.K], v.unsqueeze(0))[0] / lam
 
 
-def _conjugate_gradient(traj: Trajectory, lam: float, steps: int, x0: str, rtol: float,
-                        stop_on_nonpositive: bool):
-    """Plain (unpreconditioned) CG from x0: r = g - A x, p = r; each step x += a p, r -= a A p
-    with a = r.r / p.A p, then p = r + (r'.r' / r.r) p. Stops when ||r|| <= rtol ||g|| (rtol = 0:
-    r exactly 0) or at a direction with p.A p <= 0: raises there, or returns with
-    ``stop_on_nonpositive``. Returns (x, iterations, residual norms, curvatures, bad step)."""
-    g = traj.g
-    A = _operator(traj, lam)
-    x = g.clone() if x0 == "g" else torch.zeros_like(g)
-    r = g - A(x) if x0 == "g" else g.clone()
+def conjugate_gradient(A: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, x: torch.Tensor,
+                       steps: int, *, rtol: float = 0.0, min_eigenvalue: float | None = None,
+                       recompute: bool = True) -> CGResult:
+    """Plain (unpreconditioned) CG on A x = b from ``x``, for a symmetric operator ``A``.
+
+    r = b - A x (no HVP when x = 0), p = r; each step x += a p, r -= a A p with a = r.r / p.A p,
+    then p = r + (r'.r' / r.r) p. Stops when ||r|| <= rtol ||b|| (rtol = 0: r exactly 0), after
+    ``steps`` steps, or at a search direction with p.A p <= 0 (A is not positive definite; the
+    result records the step in ``nonpositive_curvature`` and the caller decides what to do).
+    ``min_eigenvalue``: a lower bound on A's spectrum, giving ``error_bound`` =
+    ||b - A x|| / min_eigenvalue >= ||x - A^{-1} b||. One more HVP recomputes the final residual
+    (``recompute=False``: none; ``final_residual_norm`` is then the recursion's last value).
+    """
+    r = b - A(x) if bool(x.any()) else b.clone()
     p = r.clone()
     rr = torch.dot(r, r)
-    target = (rtol * float(torch.linalg.vector_norm(g))) ** 2
-    norms, curvatures = [math.sqrt(float(rr))], []
+    target = (rtol * float(torch.linalg.vector_norm(b))) ** 2
+    norms, curvatures, bad = [math.sqrt(float(rr))], [], None
     for step in range(steps):
         if float(rr) <= target:
             break
@@ -93,12 +100,8 @@ def _conjugate_gradient(traj: Trajectory, lam: float, steps: int, x0: str, rtol:
         pAp = torch.dot(p, Ap)
         curvatures.append(float(pAp) / float(torch.dot(p, p)))
         if pAp <= 0:
-            if stop_on_nonpositive:
-                return x, step, norms, curvatures, step
-            raise EstimatorInputError(
-                f"CG found non-positive curvature p.Ap = {float(pAp):.3g} at step {step}: I + H/lam "
-                f"with lam={lam} is not positive definite (G is not strongly convex at phi^K); "
-                f"need a larger lam")
+            bad = step
+            break
         a = rr / pAp
         x = x + a * p
         r = r - a * Ap
@@ -106,7 +109,29 @@ def _conjugate_gradient(traj: Trajectory, lam: float, steps: int, x0: str, rtol:
         p = r + (rr_new / rr) * p
         rr = rr_new
         norms.append(math.sqrt(float(rr)))
-    return x, len(norms) - 1, norms, curvatures, None
+    final = float(torch.linalg.vector_norm(b - A(x))) if recompute else norms[-1]
+    converged = bad is None and norms[-1] <= rtol * float(torch.linalg.vector_norm(b))
+    bound = None if min_eigenvalue is None or bad is not None else final / min_eigenvalue
+    return CGResult(x=x, iterations=len(norms) - 1, residual_norms=tuple(norms), curvatures=tuple(curvatures),
+                    converged=converged, final_residual_norm=final, error_bound=bound,
+                    nonpositive_curvature=bad)
+
+
+def _imaml_cg(traj: Trajectory, lam: float, steps: int, x0: str, rtol: float, mu: float | None,
+              on_nonpositive: str, recompute: bool = True) -> CGResult:
+    """CG on (I + H^K/lam) x = g from x0 = g or 0 (lam I + H^K >= mu I gives the eigenvalue
+    bound mu/lam of A); a direction with p.Ap <= 0 raises unless ``on_nonpositive`` is "stop"."""
+    g = traj.g
+    result = conjugate_gradient(_operator(traj, lam), g, g.clone() if x0 == "g" else torch.zeros_like(g),
+                                steps, rtol=rtol, min_eigenvalue=None if mu is None else mu / lam,
+                                recompute=recompute)
+    bad = result.nonpositive_curvature
+    if bad is not None and on_nonpositive == "raise":
+        raise EstimatorInputError(
+            f"CG found non-positive curvature p.Ap/p.p = {result.curvatures[bad]:.3g} at step {bad}: "
+            f"I + H/lam with lam={lam} is not positive definite (G is not strongly convex at phi^K); "
+            f"need a larger lam")
+    return result
 
 
 @finite_result
@@ -120,7 +145,7 @@ def imaml(traj: Trajectory, lam: float, steps: int, *, x0: str = "g") -> torch.T
     """
     lam = _check_common(traj, lam, x0)
     steps = check_int("steps", steps, 0)
-    return _conjugate_gradient(traj, lam, steps, x0, 0.0, stop_on_nonpositive=False)[0]
+    return _imaml_cg(traj, lam, steps, x0, 0.0, None, "raise", recompute=False).x
 
 
 def imaml_cg(traj: Trajectory, lam: float, steps: int, *, rtol: float = 0.0, x0: str = "g",
@@ -145,8 +170,8 @@ def imaml_cg(traj: Trajectory, lam: float, steps: int, *, rtol: float = 0.0, x0:
         mu = check_positive("mu", mu)
     if on_nonpositive not in ("raise", "stop"):
         raise EstimatorInputError(f"on_nonpositive={on_nonpositive!r} must be 'raise' or 'stop'")
-    x, iterations, norms, curvatures, bad = _conjugate_gradient(
-        traj, lam, steps, x0, float(rtol), stop_on_nonpositive=on_nonpositive == "stop")
+    result = _imaml_cg(traj, lam, steps, x0, float(rtol), mu, on_nonpositive)
+    x, curvatures, bad = result.x, result.curvatures, result.nonpositive_curvature
     if not bool(torch.isfinite(x).all()):
         raise EstimatorInputError(f"imaml_cg(lam={lam}, steps={steps}) is not finite in {x.dtype}: "
                                   f"CG overflowed; need a larger lam or smaller Hessians")
@@ -160,13 +185,7 @@ def imaml_cg(traj: Trajectory, lam: float, steps: int, *, rtol: float = 0.0, x0:
             raise EstimatorInputError(
                 f"mu={mu} is contradicted at CG step {k}: p.Ap/p.p = {c:.6g} < mu/lam = {mu / lam:.6g}, "
                 f"so lam I + H^K is not >= mu I; need the true strong convexity (a smaller mu)")
-    g_norm = float(torch.linalg.vector_norm(traj.g))
-    final = float(torch.linalg.vector_norm(traj.g - _operator(traj, lam)(x)))
-    converged = bad is None and norms[-1] <= rtol * g_norm
-    bound = None if mu is None or bad is not None else lam / mu * final
-    return CGResult(x=x, iterations=iterations, residual_norms=tuple(norms),
-                    curvatures=tuple(curvatures), converged=converged, final_residual_norm=final,
-                    error_bound=bound, nonpositive_curvature=bad)
+    return result
 
 
 @finite_result

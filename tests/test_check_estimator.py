@@ -199,7 +199,7 @@ def test_an_invalid_equals_reference_is_bad_input(tmp_path):
     (dict(equals="binom", max_d=2.5), "max_d=2.5 must be an integer >= 1"),
     (dict(equals="binom", out=3), "out=3 must be a directory path or None"),
     (dict(equals="binom", name=3), "name=3 must be a string"),
-    (dict(equals=3), "equals=3 is not one of maml, binom, trunc, fo or a callable"),
+    (dict(equals=3), "equals=3 is not one of maml, binom, trunc, fo, imaml or a callable"),
     (dict(equals="exact"), "equals='exact' is not one of"),
     (dict(claim=3), "claim=3 must be a bound id or a list of bound ids"),
     (dict(claim=["thm3.6.binom", None]), "claim=['thm3.6.binom', None] must be a bound id"),
@@ -211,3 +211,52 @@ def test_bad_arguments_raise_the_packages_input_error(kwargs, fragment):
         check_estimator(binom, **kwargs)
     with pytest.raises(VerifyInputError, match="estimator=3 must be callable"):
         check_estimator(3, equals="binom")
+
+
+# -- implicit-gradient estimators (Trajectory, lam[, steps]) -------------------------------------
+
+
+def test_implicit_estimators_pass_their_claims():
+    summary = check_estimator(estimators.imaml_exact, equals="imaml", examples=15)
+    assert set(summary) == {"imaml.exact"} and summary["imaml.exact"]["examples"] == 15
+    assert summary["imaml.exact"]["max_ratio"] < 1
+    cg = lambda traj, lam, steps: estimators.imaml_cg(traj, lam, steps).x
+    for steps in (0, 2):  # 0 steps: g itself, within 2 sqrt(kappa) ||g - x*||
+        assert check_estimator(cg, claim="imaml.cg", steps=steps, examples=10)["imaml.cg"]["max_ratio"] <= 1
+    zero_start = lambda traj, lam, steps: estimators.imaml_cg(traj, lam, steps, x0="zero").x
+    assert check_estimator(zero_start, claim="imaml.cg", steps=1, x0="zero", examples=10)
+
+
+def test_wrong_implicit_estimators_are_caught():
+    with pytest.raises(AssertionError, match="estimator violates imaml.exact"):  # first-order MAML
+        check_estimator(lambda traj, lam: traj.g, equals="imaml", examples=20)
+    with pytest.raises(AssertionError, match="estimator violates imaml.cg"):  # claims 2 steps, takes 1
+        check_estimator(lambda traj, lam, steps: estimators.imaml_cg(traj, lam, 1).x, claim="imaml.cg",
+                        steps=2, examples=30)
+    with pytest.raises(AssertionError, match="returned dtype torch.float32"):
+        check_estimator(lambda traj, lam: traj.g.float(), equals="imaml", examples=5)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"claim": "imaml.cg"}, "steps=None must be an integer >= 0"),
+    ({"claim": "imaml.cg", "steps": 1, "x0": "ones"}, "x0='ones' must be 'g' or 'zero'"),
+    ({"claim": ["imaml.cg", "thm3.6.binom"], "steps": 1}, "do not mix them"),
+    ({"equals": "binom", "steps": 2}, "steps= and x0= belong to the implicit-gradient claim"),
+])
+def test_implicit_claims_refuse_bad_arguments(kwargs, fragment):
+    with pytest.raises(VerifyInputError, match=re.escape(fragment)):
+        check_estimator(lambda traj, lam, steps=0: traj.g, examples=2, **kwargs)
+
+
+def test_an_implicit_estimator_that_raises_is_one_error():
+    with pytest.raises(EstimatorError, match=r"the estimator raised ZeroDivisionError: .*fn\(trajectory, lam\)"):
+        check_estimator(lambda traj, lam: 1 / 0, equals="imaml", examples=2)
+
+
+def test_check_estimator_cli_implicit_claims(capsys):
+    import binomgbml
+
+    assert binomgbml.main(["check-estimator", "estimators:imaml_exact", "--equals", "imaml", "--examples", "5"]) == 0
+    assert "imaml.exact: holds (5 examples" in capsys.readouterr().out
+    assert binomgbml.main(["check-estimator", "estimators:fo", "--equals", "imaml", "--examples", "10"]) == 2
+    assert "the estimator raised TypeError" in capsys.readouterr().err  # fo takes (traj), not (traj, lam)

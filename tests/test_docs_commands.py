@@ -95,8 +95,7 @@ SKIPPED_SNIPPETS: dict[tuple[str, str], str] = {
     ("docs/tightness.md", "from verify.experiments import sinusoid"): "the module mytask.py, run by the diagnose command below it",
 }
 #: untagged blocks that look like a command but are a synopsis
-SKIPPED_COMMANDS[("docs/verify.md", "binomgbml verify [--only ID,...] [--examples N] [--starts N] [--seed N] [--jobs N]")] = \
-    "the synopsis of the command's flags"
+
 
 #: the placeholders of the snippets: a small float64 classification task (3 classes, 4 features)
 PRELUDE = """\
@@ -171,7 +170,7 @@ def commands(block: Block) -> list[Command]:
     lines = block.lines
     prompted = any(line.startswith("$ ") for line in lines)   # then only the $ lines are commands
     for i, line in enumerate(lines):
-        if not COMMAND.match(line) or (prompted and not line.startswith("$ ")):
+        if not COMMAND.match(line) or (prompted and not line.startswith("$ ")) or " [--" in line:  # a synopsis
             continue
         text = strip_comment(line.removeprefix("$ "))
         exit_ = EXIT.search(line)

@@ -29,6 +29,8 @@ from estimators import (
 )
 from estimators import reference_bayes as rb
 from estimators.bayesian import BayesianTask
+from verify.checks import plain_from_json
+from verify.errors import VerifyInputError
 from verify.related import ibaml as checks
 
 WITNESSES = Path(__file__).resolve().parent.parent / "docs" / "witnesses"
@@ -186,7 +188,7 @@ def test_ibaml_on_cuda():
 
 
 def _witness_case(name):
-    return checks._from_json({k: v for k, v in json.loads((WITNESSES / name).read_text()).items()
+    return plain_from_json({k: v for k, v in json.loads((WITNESSES / name).read_text()).items()
                               if k not in ("id", "error", "bound", "exact")})
 
 
@@ -259,28 +261,15 @@ def test_estimators_refuse_bad_input():
 # statement verdicts (reached by the checks) and witnesses (replayed exactly)
 
 
-EXPECTED = {s.id: ("violated" if s.id in ("ibaml.eq15", "ibaml.eq20b", "ibaml.posterior") else "holds")
-            for s in checks.statements()}
-#: examples per statement: enough to reach each verdict (violations stop at the first case found)
-EXAMPLES = {"ibaml.eq15": 400, "ibaml.lemma1": 20, "ibaml.thm1": 25, "ibaml.thm2": 25}
 
 
-@pytest.mark.parametrize("sid", sorted(EXPECTED))
-def test_statement_verdict(sid):
-    statement = checks.get(sid)
-    result = statement.run(examples=EXAMPLES.get(sid, 15), starts=0, seed=0, shrink=False)
-    assert result.verdict == EXPECTED[sid], result.witness
-    if result.witness:  # the check's own witness replays as a violation
-        assert statement.replay(result.witness)[0]
-
-
-@pytest.mark.parametrize("sid", sorted(sid for sid, v in EXPECTED.items() if v == "violated"))
+@pytest.mark.parametrize("sid", ["ibaml.eq15", "ibaml.eq20b", "ibaml.posterior"])
 def test_witness_replays_exactly(sid):
     witness = json.loads((WITNESSES / f"{sid}.json").read_text())
     assert witness["id"] == sid
     violated, message = checks.get(sid).replay(witness)
     assert violated, message
-    case = checks._from_json({k: v for k, v in witness.items() if k not in ("id", "error", "bound", "exact")})
+    case = plain_from_json({k: v for k, v in witness.items() if k not in ("id", "error", "bound", "exact")})
     assert checks.get(sid).validate(case) is None  # every assumption met, exactly
 
 
@@ -288,7 +277,7 @@ def test_witness_values():
     """The witnesses' exact numbers: (20b) is off by a factor 2 in the data term."""
     w = json.loads((WITNESSES / "ibaml.eq20b.json").read_text())
     assert w["exact"]["error"] == "1/2"
-    case = checks._from_json({k: w[k] for k in ("X", "y", "X_val", "y_val", "sigma2", "kappa", "theta")})
+    case = plain_from_json({k: w[k] for k in ("X", "y", "X_val", "y_val", "sigma2", "kappa", "theta")})
     assert checks._printed_20b(case) == [F(1, 5)]  # 1/(1/(2 * 1/2) + 4)
     assert checks._linear_reference(case).vi_optimum(case["theta"])[1] == F(1, 6)  # 1/(1/(1/2) + 4)
     w = json.loads((WITNESSES / "ibaml.eq15.json").read_text())
@@ -300,17 +289,12 @@ def test_witness_values():
 def test_replay_rejects_cases_outside_the_domain():
     witness = json.loads((WITNESSES / "ibaml.eq15.json").read_text())
     witness["v_bar"] = ["1/2", "1/4"]  # no longer stationary for the stored prior
-    violated, message = checks.get("ibaml.eq15").replay(witness)
-    assert not violated and "stationary" in message
+    with pytest.raises(VerifyInputError, match="stationary"):
+        checks.get("ibaml.eq15").replay(witness)
     witness = json.loads((WITNESSES / "ibaml.eq20b.json").read_text())
     witness["theta"] = ["0", "-1"]
-    assert not checks.get("ibaml.eq20b").replay(witness)[0]
-
-
-@pytest.mark.parametrize("sid", sorted(EXPECTED))
-def test_assumptions_are_satisfiable(sid):
-    why = checks.satisfiability(checks.get(sid))[1]
-    assert why is None, why
+    with pytest.raises(VerifyInputError, match="cannot be replayed"):
+        checks.get("ibaml.eq20b").replay(witness)
 
 
 def test_theorem_assumptions_hold_globally_somewhere():
@@ -350,13 +334,3 @@ def test_adversarial_theorem_search():
     for which in ("1", "2"):
         result = checks.adversarial_theorem(which, starts=2, seed=0, iters=20)
         assert result.verdict == "holds" and result.max_ratio <= 1 + 1e-9, result.note
-
-
-def test_command_line_replays_and_refuses(capsys, tmp_path):
-    files = [str(WITNESSES / f"{sid}.json") for sid in ("ibaml.eq15", "ibaml.eq20b", "ibaml.posterior")]
-    assert checks.main(["--replay", *files]) == 0
-    assert capsys.readouterr().out.count(": violated:") == 3
-    bad = tmp_path / "w.json"
-    bad.write_text('{"id": "ibaml.nope"}')
-    assert checks.main(["--replay", str(bad)]) == 2
-    assert "unknown iBaML statement 'ibaml.nope'" in capsys.readouterr().err

@@ -32,25 +32,12 @@ from estimators import (
 )
 from estimators import reference as ref
 from estimators import reference_implicit as RI
+from verify.errors import VerifyInputError
 from verify.related import imaml as V
 
 ROOT = Path(__file__).resolve().parents[1]
-WITNESSES = sorted((ROOT / "docs" / "witnesses").glob("imaml.*.json"))
 RTOL = 1e-12
 
-#: the verdict each check reaches (docs/related/imaml.md)
-EXPECTED = {
-    "imaml.lemma1": "holds", "imaml.f1.loss": "violated", "imaml.f1.loss.corrected": "holds",
-    "imaml.f1.alg": "holds", "imaml.f1.metagrad": "holds", "imaml.lemma2": "holds",
-    "imaml.assumption2": "vacuous", "imaml.assumption2.fixed_theta": "holds",
-    "imaml.lemma3": "vacuous", "imaml.lemma3.core": "holds", "imaml.lemma3.sharp": "holds",
-    "imaml.thm2": "vacuous", "imaml.thm2.core": "holds", "imaml.thm2.cg": "holds",
-    "imaml.cor1": "vacuous", "imaml.cor1.core": "holds", "imaml.cor1.core.same_eps": "violated",
-    "imaml.appA.fomaml": "holds", "imaml.appA.fomaml.zero_start": "violated",
-    "imaml.appA.fomaml.train_loss": "violated",
-    "imaml.appA.interpolation": "holds", "imaml.appA.reptile": "holds",
-    "imaml.appA.reptile.test_loss": "violated", "imaml.appA.maml": "holds",
-}
 
 
 def fr(M):
@@ -60,60 +47,16 @@ def fr(M):
 # -- the statements -----------------------------------------------------------------------------
 
 
-def test_every_statement_is_listed_with_a_paper_id():
-    ids = [s.id for s in V.statements()]
-    assert ids == list(EXPECTED)
-    required = {"imaml.lemma1", "imaml.lemma2", "imaml.lemma3", "imaml.thm2", "imaml.cor1",
-                "imaml.appA.fomaml", "imaml.appA.reptile", "imaml.appA.maml", "imaml.f1.metagrad"}
-    assert required <= set(ids)
-    for s in V.statements():
-        assert s.id.startswith("imaml.") and s.reference.startswith("iMAML") and s.text
-
-
-@pytest.mark.parametrize("sid", list(EXPECTED))
-def test_pinned_verdict(sid):
-    result = V.get(sid).run(examples=12, starts=0, seed=0, shrink=False)
-    assert result.verdict == EXPECTED[sid], result.note
-    if result.verdict == "violated":
-        violated, detail = V.get(sid).replay(result.witness)
-        assert violated, detail
-    elif result.verdict == "holds" and result.max_ratio is not None:
-        assert result.max_ratio <= 1
-
-
 def test_adversarial_search_keeps_lemma3_within_its_bound():
     result = V.get("imaml.lemma3.sharp").run(examples=2, starts=1, seed=3)
     assert result.verdict == "holds" and result.max_ratio <= 1
 
 
-@pytest.mark.parametrize("path", WITNESSES, ids=[p.stem for p in WITNESSES])
-def test_committed_witnesses_replay_exactly(path):
-    witness = json.loads(path.read_text())
-    assert EXPECTED[witness["id"]] in ("violated", "vacuous")
-    shows, detail = V.replay(witness)
-    assert shows, detail
-
-
-def test_every_violated_or_vacuous_assumption_has_a_committed_witness():
-    committed = {json.loads(p.read_text())["id"] for p in WITNESSES}
-    needed = {sid for sid, v in EXPECTED.items() if v == "violated"} | {"imaml.assumption2"}
-    assert committed == needed
-
-
-@settings(max_examples=1)
-@given(st.data())
-def test_every_assumption_set_is_satisfiable_by_an_exact_instance(data):
-    # each check's cases meet its hypotheses exactly (validate), so every set it uses is satisfiable
-    for s in V.statements():
-        if isinstance(s, V.Check):
-            assert s.validate(data.draw(s.cases(), label=s.id)) is None, s.id
-
-
 def test_a_tampered_witness_is_refused_as_outside_the_hypotheses():
     witness = json.loads((ROOT / "docs/witnesses/imaml.cor1.core.same_eps.json").read_text())
     witness["P"] = [["0", "0"], ["0", "3"]]  # spectrum beyond L_F = 2
-    shows, detail = V.replay(witness)
-    assert not shows and "outside the statement's hypotheses" in detail
+    with pytest.raises(VerifyInputError, match="the imaml.cor1.core.same_eps witness cannot be replayed"):
+        V.get(witness["id"]).replay(witness)
 
 
 def test_witnesses_recomputed_with_plain_fractions():
@@ -333,7 +276,7 @@ def test_nonpositive_curvature_is_detected():
     H = np.diag([-4.0, 2.0])  # I + H/2 = diag(-1, 2): indefinite
     g = np.array([1.0, 0.1])  # g.Ag = -1 + 0.02 < 0: the first direction has negative curvature
     traj = trajectory(H, g)
-    with pytest.raises(EstimatorInputError, match="non-positive curvature p.Ap = -0.98 at step 0"):
+    with pytest.raises(EstimatorInputError, match=r"non-positive curvature p.Ap/p.p = -0.97 at step 0"):
         imaml_cg(traj, 2.0, 3, x0="zero")
     with pytest.raises(EstimatorInputError, match="non-positive curvature"):
         imaml(traj, 2.0, 3, x0="zero")  # was only refused at p.Ap = 0 exactly
@@ -400,12 +343,3 @@ def test_implicit_claims_accept_the_toolkit_estimators_and_catch_wrong_ones():
                                    steps=2, examples=30)
     with pytest.raises(ValueError, match="claim='imaml.fast'"):
         V.implicit_claim_error("imaml.fast", [0.0], [[1.0]], [1.0], 1.0)
-
-
-def test_command_line_replays_and_lists(capsys, tmp_path):
-    assert V.main(["--replay", str(ROOT / "docs/witnesses/imaml.f1.loss.json")]) == 0
-    assert "imaml.f1.loss: violated" in capsys.readouterr().out
-    assert V.main(["--list"]) == 0 and "imaml.lemma3.sharp" in capsys.readouterr().out
-    assert V.main(["--replay", str(tmp_path / "missing.json")]) == 2
-    assert V.main(["--check", "imaml.nope"]) == 2
-    assert "unknown iMAML statement id 'imaml.nope'" in capsys.readouterr().err

@@ -4,9 +4,7 @@ About 20 s on 2 cores: each statement's check runs 20 Hypothesis cases without s
 the violated ones replay their saved witnesses (docs/witnesses/ji2022.*.json) exactly.
 """
 
-import contextlib
 import dataclasses
-import io
 import json
 import pathlib
 from fractions import Fraction as F
@@ -30,18 +28,10 @@ from estimators import reference_multistep as ref
 from estimators.reference import ReferenceInputError
 from verify.related import ji2022 as J
 from verify.related.surds import Surd, norm
+from verify.witness import dumps
 
 WITNESSES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "witnesses"
 
-#: the verdict each check reaches (docs/related/ji2022.md)
-VERDICTS = {
-    "ji2022.eq3": "holds", "ji2022.eq3.reversed": "violated", "ji2022.lemma11": "holds",
-    "ji2022.lemma12": "holds", "ji2022.lemma13": "holds", "ji2022.lemma14": "holds",
-    "ji2022.lemma15": "holds", "ji2022.lemma15.unconditional": "violated",
-    "ji2022.lemma17": "holds", "ji2022.lemma18": "holds", "ji2022.lemma19": "holds",
-    "ji2022.prop1": "holds", "ji2022.prop2": "holds", "ji2022.prop7": "holds",
-    "ji2022.stepsize": "holds", "ji2022.stepsize.uniform": "holds",
-}
 
 # a cubic training loss and a validation loss whose Hessians vary along the inner path
 TRN = ref.PolynomialLoss({(3, 0): 1, (1, 2): F(1, 2), (0, 2): 1, (2, 1): -1, (1, 0): F(1, 3)}, 2)
@@ -228,31 +218,14 @@ def test_estimator_bad_input(call, message):
 # verify.related.ji2022: verdicts, witnesses, assumptions
 
 
-def test_every_statement_has_a_pinned_verdict():
-    assert [s.id for s in J.statements()] == list(VERDICTS)
-
-
-@pytest.mark.parametrize("sid", list(VERDICTS))
-def test_check_reaches_the_pinned_verdict(sid):
-    result = J.get(sid).run(examples=20, starts=0, seed=0, shrink=False)
-    assert result.verdict == VERDICTS[sid]
-    if result.verdict == "holds" and result.max_ratio is not None:
-        assert result.max_ratio <= 1 + 1e-12  # lemma13 reports a float spectral norm
-
-
-def test_witness_files_are_the_violated_statements():
-    files = {p.name[:-len(".json")] for p in WITNESSES.glob("ji2022.*.json")}
-    assert files == {sid for sid, v in VERDICTS.items() if v == "violated"}
-
-
-@pytest.mark.parametrize("sid", [sid for sid, v in VERDICTS.items() if v == "violated"])
+@pytest.mark.parametrize("sid", ["ji2022.eq3.reversed", "ji2022.lemma15.unconditional"])
 def test_witness_replays_exactly_inside_the_assumptions(sid):
     path = WITNESSES / f"{sid}.json"
     witness = json.loads(path.read_text())
     assert witness["id"] == sid and J.get(sid).validate(J.case_from_json(witness["case"])) is None
-    violated, message = J.replay_file(path)
-    assert violated and message.startswith(f"lhs = {witness['exact']['lhs']}, rhs = {witness['exact']['rhs']}")
-    assert J.dump_witness(witness) == path.read_text()  # the file is what the check writes
+    violated, message = J.get(sid).replay(witness)
+    assert violated and message.startswith(f"error = {witness['exact']['error']}, bound = {witness['exact']['bound']}")
+    assert dumps(witness) == path.read_text()  # the file is what verify writes
 
 
 def test_lemma15_witness_has_no_finite_multiplier():
@@ -294,12 +267,3 @@ def test_surds_are_exact():
     assert close.sign() == 1 and 0 < float(close) < 1e-6
 
 
-def test_command_line_replays_a_witness_and_refuses_a_missing_file(capsys):
-    path = WITNESSES / "ji2022.eq3.reversed.json"
-    assert J.main(["--replay", str(path)]) == 0
-    assert capsys.readouterr().out.startswith("violated: lhs = 1249011/67108864")
-    assert J.main(["--replay", "missing.json"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: witness missing.json") and err.count("\n") == 1
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert J.main(["--examples", "0"]) == 2

@@ -30,7 +30,8 @@ def test_verify_json_schema_and_witness_files(capsys, tmp_path):
     rows = {row["id"]: row for row in data["statements"]}
     assert list(rows) == ["lemB.5", "lemB.7"]
     for row in rows.values():
-        assert set(row) == {"id", "verdict", "examples", "max_ratio", "witness"}
+        assert set(row) == {"id", "verdict", "examples", "max_ratio", "witness", "argument"}
+        assert row["argument"] is None
         assert row["verdict"] in ("holds", "violated", "error") and row["examples"] > 0
     assert rows["lemB.7"]["verdict"] == "holds" and rows["lemB.7"]["witness"] is None
     assert rows["lemB.5"]["verdict"] == "violated"
@@ -241,3 +242,66 @@ def test_check_estimator_replay_of_a_witness_outside_the_claim_is_bad_input(caps
                                     "g": [float(x) for x in witness["g"]]}))
         status, out, err = _run(capsys, "check-estimator", "estimators:fo", "--replay", str(path))
         assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
+def test_verify_paper_lists_and_runs_one_papers_statements(capsys, tmp_path):
+    status, out, _ = _run(capsys, "verify", "--paper", "ji2022", "--list")
+    ids = [line.split()[0] for line in out.splitlines()]
+    assert status == 0 and ids[0] == "ji2022.eq3" and all(i.startswith("ji2022.") for i in ids)
+    assert "Ji et al. Proposition 1, eq. (13)" in out
+    status, out, _ = _run(capsys, "verify", "--paper", "imaml", "--only", "imaml.lemma3,imaml.f1.loss", "--json",
+                          "--examples", "8", "--jobs", "1", "--out", str(tmp_path))
+    rows = {row["id"]: row for row in json.loads(out)["statements"]}
+    assert status == 0 and list(rows) == ["imaml.lemma3", "imaml.f1.loss"]
+    assert rows["imaml.lemma3"]["verdict"] == "vacuous" and "imaml.assumption2 is unsatisfiable" in rows["imaml.lemma3"]["argument"]
+    assert rows["imaml.f1.loss"]["verdict"] == "violated" and rows["imaml.f1.loss"]["argument"] is None
+    assert json.loads(Path(rows["imaml.f1.loss"]["witness"]).read_text())["id"] == "imaml.f1.loss"
+
+
+def test_verify_table_shows_vacuous_with_its_argument(capsys, tmp_path):
+    status, out, _ = _run(capsys, "verify", "--only", "imaml.assumption2", "--examples", "4", "--jobs", "1",
+                          "--out", str(tmp_path))
+    assert status == 0
+    row = out.splitlines()[2].split()
+    assert row[0] == "imaml.assumption2" and "vacuous" in row
+    assert "imaml.assumption2 is vacuous: item 4" in out  # the argument, in full, under the table
+    witness = json.loads((tmp_path / "imaml.assumption2.json").read_text())  # the refuted candidate
+    assert witness["id"] == "imaml.assumption2" and "detail" in witness
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["verify", "--paper", "maml"], "argument --paper: invalid choice: 'maml'"),
+    (["verify", "--paper", "imaml", "--only", "thm3.6.fo"], "--only thm3.6.fo is a statement of binomgbml, not of --paper imaml"),
+])
+def test_verify_paper_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
+    status, _, err = _run(capsys, *argv)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+
+
+@pytest.mark.parametrize("name, shows", [("imaml.assumption2", "vacuous"), ("ibaml.eq20b", "violated"),
+                                         ("ji2022.eq3.reversed", "violated")])
+def test_replay_of_related_witnesses(capsys, name, shows):
+    status, out, _ = _run(capsys, "verify", "--replay", str(ROOT / "docs" / "witnesses" / f"{name}.json"))
+    assert status == 0 and out.startswith(f"{name} (") and f"{shows}, confirmed exactly" in out
+
+
+@pytest.mark.parametrize("witness, fragment", [
+    ({"id": "ibaml.eq20b", "X": [["1"]]}, "the ibaml.eq20b witness has no 'y'"),
+    ({"id": "ji2022.eq3.reversed", "case": {"params": {"alpha": 0.125, "N": 2}}}, "is not an integer or a 'p/q' string"),
+    ({"id": "imaml.f1.loss", "params": {}, "x": ["1"], "y": ["1"], "phi": ["0"], "phi_other": "z"},
+     "the imaml.f1.loss witness is malformed"),
+])
+def test_replay_of_a_malformed_related_witness_is_one_line_and_exit_2(capsys, tmp_path, witness, fragment):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(witness))
+    status, out, err = _run(capsys, "verify", "--replay", str(path))
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and fragment in err
+
+
+def test_replay_of_a_related_witness_outside_its_assumptions_exits_2(capsys, tmp_path):
+    w = json.loads((ROOT / "docs" / "witnesses" / "ibaml.eq20b.json").read_text())
+    w["sigma2"] = "-1"  # a noise variance <= 0
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(w))
+    status, _, err = _run(capsys, "verify", "--replay", str(path))
+    assert status == 2 and "the ibaml.eq20b witness cannot be replayed" in err

@@ -7,6 +7,14 @@ An estimator is a function ``(Trajectory, L) -> vector`` (torch tensor or array)
 * ``claim=`` a bound id such as "thm3.6.binom" (or several): its error against the exact
   meta-gradient P^K g stays within that bound, under that bound's assumption.
 
+An implicit-gradient estimator is a function ``(Trajectory, lam) -> vector`` (or ``(Trajectory,
+lam, steps)`` for an iterative solver) of a trajectory with the Hessian H^K at its final point. It
+may claim ``equals="imaml"``: the exact implicit meta-gradient (I + H^K/lam)^{-1} g (iMAML eq. (6),
+``estimators.reference_implicit`` in Fractions), or ``claim="imaml.cg"`` with ``steps=``: within the
+conjugate-gradient bound 2 sqrt(kappa) q^steps ||x0 - x*|| (the bound the footnote to iMAML's
+Theorem 2 relies on, read from ``bounds``) -- :data:`IMPLICIT_CLAIMS`, checked by
+:func:`verify.related.imaml.check_implicit_estimator`.
+
 Hypothesis draws trajectories (explicit Hessians, float64); for bound claims an adversarial search
 (L-BFGS-B over the Hessians and g, from several starts) follows. On failure an ``AssertionError``
 shows the shrunk counterexample, the two values and the bound, and a replayable witness JSON is
@@ -27,17 +35,19 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .errors import VerifyInputError
+from .related.imaml import IMPLICIT_CLAIMS
 from .search import _Parametrisation, broken_conditions, hypothesis_find
 from .strategies import THEOREM_ASSUMPTION, bound_parameters, hessian_sequences
 
-__all__ = ["REFERENCES", "RTOL", "EstimatorError", "VerifyInputError", "check_estimator",
+__all__ = ["IMPLICIT_CLAIMS", "REFERENCES", "RTOL", "EstimatorError", "VerifyInputError", "check_estimator",
            "replay_estimator_witness"]
 
 #: float64 rounding allowed on top of a claim: |a - b| <= bound |g| + RTOL (1 + |b|) (bound = 0
 #: for equality); products of a few small Hessians round to ~1e-15, far below RTOL
 RTOL = 1e-10
-#: named references for ``equals=``
-REFERENCES = ("maml", "binom", "trunc", "fo")
+#: named references for ``equals=`` ("imaml": the exact implicit meta-gradient, for estimators
+#: ``(Trajectory, lam) -> vector``)
+REFERENCES = ("maml", "binom", "trunc", "fo", "imaml")
 
 
 def _reference(name: str) -> Callable:
@@ -262,11 +272,14 @@ def _integer(arg: str, value, least: int, why: str = "") -> None:
 def check_estimator(estimator: Callable, *, equals: str | Callable | None = None,
                     claim: str | list[str] | None = None, examples: int = 50, starts: int = 4,
                     seed: int = 0, max_K: int = 5, max_d: int = 3, out: str | Path | None = None,
-                    name: str | None = None) -> dict:
+                    name: str | None = None, steps: int | None = None, x0: str = "g") -> dict:
     """Property-test ``estimator(Trajectory, L) -> vector``; raise AssertionError on a violation.
 
     ``equals``: "maml" | "binom" | "trunc" | "fo" | a callable ``(Trajectory, L) -> vector``.
     ``claim``: a bound id (e.g. "thm3.6.binom") or a list of them. At least one is required.
+    Implicit-gradient estimators ``(Trajectory, lam[, steps]) -> vector``: ``equals="imaml"`` and/or
+    ``claim="imaml.cg"`` with ``steps`` (the iteration count claimed) and ``x0`` ("g" or "zero", the
+    start the bound is measured from); see :data:`IMPLICIT_CLAIMS`.
     Returns a summary ``{claim id: {"examples", "max_ratio"}}`` when every claim holds.
     ``out`` is the directory for witnesses (default: ``<tmp>/binomgbml-witnesses``); ``name``
     ("module:function") is recorded in the witness so the CLI can replay it.
@@ -285,6 +298,14 @@ def check_estimator(estimator: Callable, *, equals: str | Callable | None = None
         raise VerifyInputError(f"claim={claim!r} must be a bound id or a list of bound ids")
     if equals is None and not claims:
         raise VerifyInputError("check_estimator needs equals=... and/or claim=...")
+    implicit = [c for c in claims if c in IMPLICIT_CLAIMS] + (["imaml.exact"] if equals == "imaml" else [])
+    if implicit:
+        if len(implicit) != len(claims) + (equals is not None):
+            raise VerifyInputError(f"implicit-gradient claims ({', '.join(implicit)}) take an estimator "
+                                   "(Trajectory, lam[, steps]); do not mix them with claims of (Trajectory, L) estimators")
+        return _check_implicit(estimator, implicit, steps=steps, x0=x0, examples=examples, seed=seed)
+    if steps is not None or x0 != "g":
+        raise VerifyInputError("steps= and x0= belong to the implicit-gradient claim 'imaml.cg'")
     problems = ([_Problem(estimator, equals=equals)] if equals is not None else []) + \
         [_Problem(estimator, claim=c) for c in claims]
     summary = {}
@@ -306,6 +327,34 @@ def check_estimator(estimator: Callable, *, equals: str | Callable | None = None
             witness = dict(state["witness"], estimator=name) if name else state["witness"]
             raise AssertionError(_message(witness, _save(witness, out)))
         summary[problem.id] = {"examples": state["examples"], "max_ratio": state["max_ratio"]}
+    return summary
+
+
+def _check_implicit(estimator: Callable, claims: list[str], *, steps, x0: str, examples: int, seed: int) -> dict:
+    """The implicit-gradient claims (:data:`IMPLICIT_CLAIMS`) of ``estimator``: a summary, or
+    AssertionError with the shrunk counterexample (no witness file: the case is in the message)."""
+    from .related.imaml import check_implicit_estimator
+
+    if "imaml.cg" in claims:
+        _integer("steps", steps, 0, " (the CG iterations the estimator is claimed to take)")
+    if x0 not in ("g", "zero"):
+        raise VerifyInputError(f"x0={x0!r} must be 'g' or 'zero' (where CG starts)")
+
+    def called(*args):
+        try:
+            value = estimator(*args)
+        except Exception as exc:  # the estimator's own failure: one clear line, original chained
+            raise EstimatorError(f"the estimator raised {type(exc).__name__}: {exc} (called as "
+                                 f"fn(trajectory, lam{', steps' if len(args) == 3 else ''}) with d={args[0].d}, "
+                                 f"lam={args[1]:.6g})") from exc
+        why = _invalid(value, args[0].d)
+        if why:
+            raise AssertionError(f"estimator violates {claims[0]}: the estimator {why}")
+        return value
+
+    summary: dict[str, Any] = {}
+    for claim in claims:
+        summary.update(check_implicit_estimator(called, claim=claim, steps=steps, x0=x0, examples=examples, seed=seed))
     return summary
 
 

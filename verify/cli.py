@@ -1,12 +1,14 @@
 """``binomgbml verify`` and ``binomgbml check-estimator``.
 
-verify: check the registry's statements (table with a progress bar, or ``--json``), write a
-witness JSON per violated statement under ``--out``, or re-check one witness exactly with
-``--replay FILE`` (exit 0 when the witness still shows the violation, 1 when it does not).
+verify: check the registry's statements -- every paper's, or one paper's with ``--paper`` -- (a
+table with a progress bar, or ``--json``), write a witness JSON per violated (or vacuous)
+statement under ``--out``, or re-check one witness exactly with ``--replay FILE`` (exit 0 when the
+witness still shows the violation or vacuity, 1 when it does not).
 
 check-estimator: property-test ``package.module:function`` (a function ``(Trajectory, L) ->
-vector``) against ``--equals NAME`` and/or ``--claim ID``; exit 0 when every claim holds, 1 when
-one is violated, 2 on bad input.
+vector``, or ``(Trajectory, lam[, steps]) -> vector`` for ``--equals imaml`` / ``--claim imaml.cg
+--steps N``) against ``--equals NAME`` and/or ``--claim ID``; exit 0 when every claim holds, 1
+when one is violated, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def _check_one(task):
 
     sid, examples, starts, seed = task
     try:
-        result = REGISTRY[sid].run(examples=examples, starts=starts, seed=seed)
+        check = REGISTRY[sid]
+        result = check.run(examples=check.examples_for(examples), starts=starts, seed=seed)
     except Exception as exc:  # a check that crashes is reported, not hidden
         result = Result("error", note=f"{type(exc).__name__}: {exc}")
     return sid, result
@@ -88,7 +91,8 @@ def _check_one(task):
 
 def run_statements(ids: list[str], *, examples: int = 100, starts: int = 12, seed: int = 0, jobs: int = 1,
                    progress: bool = True) -> dict:
-    """Check the statements ``ids``: {id: Result}, in the order given."""
+    """Check the statements ``ids``: {id: Result}, in the order given; each check runs its
+    budget's share of ``examples`` (``Check.examples_for``)."""
     from tqdm import tqdm
 
     tasks = [(sid, examples, starts, seed) for sid in ids]
@@ -130,20 +134,41 @@ def _replay(path) -> int:
         violated, detail = statement.replay(witness)
     except VerifyInputError as exc:  # the witness checks nothing: bad input, not a verdict
         raise UsageError(f"--replay {path}: {exc}") from None
+    shows = statement.shows  # "violated", or "vacuous" for an assumption set
     print(f"{statement.id} ({statement.reference}): "
-          f"{'violated, confirmed exactly' if violated else 'NOT violated'} -- {detail}")
+          f"{f'{shows}, confirmed exactly' if violated else f'NOT {shows}'} -- {detail}")
     return 0 if violated else 1
 
 
+def _selected(args, papers: dict[str, list[str]]) -> list[str]:
+    """The ids ``--paper`` and ``--only`` select (every id when neither is given)."""
+    from .registry import REGISTRY, get, paper_of
+
+    ids = papers[args.paper] if args.paper else list(REGISTRY)
+    if args.only:
+        chosen = [get(sid.strip()).id for sid in args.only.split(",") if sid.strip()]
+        if not chosen:
+            raise UsageError(f"--only {args.only!r} names no statement")
+        outside = [sid for sid in chosen if sid not in ids]
+        if outside:
+            raise UsageError(f"--only {outside[0]} is a statement of {paper_of(outside[0])}, not of --paper {args.paper}")
+        ids = chosen
+    return ids
+
+
 def verify_main(argv: list[str]) -> int:
-    """``binomgbml verify``: check the paper's statements, or replay one witness."""
-    parser = ArgumentParser(prog="binomgbml verify", description="Check the paper's statements "
+    """``binomgbml verify``: check the papers' statements, or replay one witness."""
+    from .registry import PAPERS, REGISTRY
+
+    parser = ArgumentParser(prog="binomgbml verify", description="Check the papers' statements "
                             "(a table, or --json), or replay one witness exactly (docs/verify.md).")
+    parser.add_argument("--paper", choices=list(PAPERS),
+                        help="only this paper's statements (default: every paper's)")
     parser.add_argument("--only", help="comma-separated statement ids (default: all)")
     parser.add_argument("--examples", type=_positive, default=100,
-                        help="Hypothesis examples per statement (default 100)")
+                        help="Hypothesis examples per statement, times the check's budget (default 100)")
     parser.add_argument("--starts", type=_count, default=12,
-                        help="adversarial optimisation starts per bound statement (default 12)")
+                        help="adversarial optimisation starts per statement that has a search (default 12)")
     parser.add_argument("--seed", type=_count, default=0)
     parser.add_argument("--out", default="witnesses", help="directory for witness JSON files")
     parser.add_argument("--jobs", type=_count, default=min(2, os.cpu_count() or 1),
@@ -153,37 +178,35 @@ def verify_main(argv: list[str]) -> int:
     parser.add_argument("--replay", metavar="FILE", help="re-check one witness exactly")
     args = parser.parse_args(argv)
 
-    from .registry import REGISTRY, get
-
     if args.replay:
         return _replay(args.replay)
+    ids = _selected(args, PAPERS)
     if args.list:
-        for s in REGISTRY.values():
-            print(f"{s.id:24} {s.reference:40} {s.assumption:4} {s.text}")
+        for s in (REGISTRY[sid] for sid in ids):
+            print(f"{s.id:30} {s.reference:48} [{s.assumption}] {s.text}")
         return 0
-    ids = list(REGISTRY)
-    if args.only:
-        ids = [get(sid.strip()).id for sid in args.only.split(",") if sid.strip()]
-        if not ids:
-            raise UsageError(f"--only {args.only!r} names no statement")
     out = _out_dir(args.out, create=True)  # before the run: a bad --out fails at once
     results = run_statements(ids, examples=args.examples, starts=args.starts, seed=args.seed,
                              jobs=max(1, args.jobs))
     entries = []
     for sid, r in results.items():
         path = _write_witness(r.witness, out, sid) if r.witness else None
-        entries.append({"id": sid, "verdict": r.verdict, "examples": r.examples,
-                        "max_ratio": r.max_ratio, "witness": path, "note": r.note})
+        entries.append({"id": sid, "verdict": r.verdict, "examples": r.examples, "max_ratio": r.max_ratio,
+                        "witness": path, "argument": r.note if r.verdict == "vacuous" else None,
+                        "note": r.note})
     if args.json:
-        print(json.dumps({"statements": [{k: e[k] for k in ("id", "verdict", "examples",
-                                                            "max_ratio", "witness")}
+        print(json.dumps({"statements": [{k: e[k] for k in ("id", "verdict", "examples", "max_ratio",
+                                                            "witness", "argument")}
                                          for e in entries]}, indent=1))
     else:
         rows = [(e["id"], REGISTRY[e["id"]].text, REGISTRY[e["id"]].assumption,
-                 e["verdict"] + (f" ({e['note']})" if e["note"] else ""), e["examples"],
+                 e["verdict"] + (f" ({e['note']})" if e["note"] and not e["argument"] else ""), e["examples"],
                  "-" if e["max_ratio"] is None else f"{e['max_ratio']:.6g}", e["witness"] or "-")
                 for e in entries]
         print(_table(rows))
+        for e in entries:  # the argument of each vacuous verdict, in full
+            if e["argument"]:
+                print(f"\n{e['id']} is vacuous: {e['argument']}")
     return 1 if any(e["verdict"] == "error" for e in entries) else 0
 
 
@@ -219,8 +242,13 @@ def check_estimator_main(argv: list[str]) -> int:
                             "function(trajectory, L) -> vector against a reference (--equals) and/or a bound "
                             "(--claim); exit 0 holds, 1 violated, 2 bad input (docs/verify.md).")
     parser.add_argument("estimator", help="package.module:function")
-    parser.add_argument("--claim", action="append", default=[], help="bound id, e.g. thm3.6.binom")
-    parser.add_argument("--equals", choices=REFERENCES, help="reference it must equal")
+    parser.add_argument("--claim", action="append", default=[],
+                        help="bound id, e.g. thm3.6.binom; imaml.cg for an implicit-gradient estimator")
+    parser.add_argument("--equals", choices=REFERENCES,
+                        help="reference it must equal (imaml: the exact implicit meta-gradient)")
+    parser.add_argument("--steps", type=_count, help="with --claim imaml.cg: the CG iterations claimed")
+    parser.add_argument("--x0", choices=("g", "zero"), default="g",
+                        help="with --claim imaml.cg: where CG starts (default g)")
     parser.add_argument("--examples", type=_positive, default=50)
     parser.add_argument("--starts", type=_count, default=4)
     parser.add_argument("--seed", type=_count, default=0)
@@ -243,7 +271,7 @@ def check_estimator_main(argv: list[str]) -> int:
     try:
         summary = check_estimator(estimator, equals=args.equals, claim=args.claim,
                                   examples=args.examples, starts=args.starts, seed=args.seed,
-                                  out=args.out, name=args.estimator)
+                                  out=args.out, name=args.estimator, steps=args.steps, x0=args.x0)
     except AssertionError as exc:
         print(str(exc))
         return 1

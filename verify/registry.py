@@ -1,7 +1,10 @@
-"""The registry: every checked statement of the paper, with its reference, assumption and check.
+"""The registry: every checked statement of the papers, with its reference, assumption and check.
 
-``REGISTRY`` maps a check id ("prop3.1", "thm3.8.binom", "thm3.8.fo.corrected", ...) to a
-:class:`verify.checks.Check`. The statements about numbers -- the bounds with their variants,
+``REGISTRY`` maps a check id ("prop3.1", "thm3.8.binom", "thm3.8.fo.corrected", "imaml.lemma3",
+"ji2022.prop1", "ibaml.eq20b", ...) to a :class:`verify.checks.Check`; ``PAPERS`` maps a paper
+("binomgbml", "imaml", "ji2022", "ibaml") to its ids, in the paper's order. The related papers'
+statements are defined in :mod:`verify.related` (one module per paper; their ids start with the
+paper's name), BinomGBML's here. The statements about numbers -- the bounds with their variants,
 Lemmas B.2, B.5, B.7, the claims of the text -- are read from their definitions in ``bounds``
 (``bounds.STATEMENTS``): their reference, text, assumption, conditions, spectrum intervals,
 formulas and variants are not written again here; an id ending in ``.corrected`` or
@@ -16,6 +19,7 @@ bounds by counterexample search (Hypothesis plus adversarial optimisation, see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -32,7 +36,7 @@ from .rationals import spectrum_violation
 from .search import BoundClaim
 from .strategies import hessian_sequences, statement_parameters
 
-__all__ = ["MAX_REPLAY_K", "REGISTRY", "get", "theorem_checks"]
+__all__ = ["MAX_REPLAY_K", "PAPERS", "REGISTRY", "get", "paper_of", "theorem_checks"]
 
 #: the largest K of a replayed claim about numbers (its exact sums and products have K terms of
 #: growing size; at K = 1000 a replay takes seconds); the searches draw K <= 40
@@ -354,8 +358,40 @@ _CHECKS: list[Check] = [
     *(check for theorem in bounds.THEOREMS.values() for check in theorem_checks(theorem)),
 ]
 
-#: check id -> Check, in the paper's order
+
+#: the share of ``--examples`` each related check runs in ``binomgbml verify`` (by paper, or by
+#: id): a budget, not a fact of the statement -- their exact cases are slower than BinomGBML's,
+#: and the default run of every paper stays within minutes; ibaml.eq15's violation needs a
+#: non-convex model whose GD steps stop where H_t is indefinite, which Hypothesis draws rarely
+_BUDGET = {"imaml": 0.25, "ji2022": 0.25, "ibaml": 0.2, "ibaml.eq15": 1.0}
+
+
+def _related() -> dict[str, list[Check]]:
+    from dataclasses import replace
+
+    from .related import ibaml, imaml, ji2022
+
+    papers: dict[str, Sequence[Check]] = {"imaml": imaml.statements(), "ji2022": ji2022.statements(), "ibaml": ibaml.statements()}
+    return {paper: [replace(c, budget=_BUDGET.get(c.id, _BUDGET[paper])) for c in checks]
+            for paper, checks in papers.items()}
+
+
+#: paper -> its check ids, in the paper's order (BinomGBML first)
+PAPERS: dict[str, list[str]] = {"binomgbml": [c.id for c in _CHECKS]}
+#: check id -> Check, every paper in the order of PAPERS
 REGISTRY: dict[str, Check] = {c.id: c for c in _CHECKS}
+for _paper, _checks in _related().items():
+    for _c in _checks:
+        if not _c.id.startswith(f"{_paper}.") or _c.id in REGISTRY:
+            raise ValueError(f"{_c.id}: a {_paper} id must start with '{_paper}.' and be new (verify/related/{_paper}.py)")
+    PAPERS[_paper] = [c.id for c in _checks]
+    REGISTRY.update((c.id, c) for c in _checks)
+
+
+def paper_of(check_id: str) -> str:
+    """The paper a check id belongs to ("binomgbml", "imaml", "ji2022" or "ibaml")."""
+    sid = get(check_id).id  # VerifyInputError for an unknown id
+    return next(paper for paper, ids in PAPERS.items() if sid in ids)
 
 
 def get(statement_id: str) -> Check:

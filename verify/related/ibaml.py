@@ -1,9 +1,10 @@
 """Checks of iBaML's statements (Zhang, Li, Gao, Giannakis, AAAI 2023) in exact arithmetic.
 
-Each statement is an :class:`IbamlStatement` (a :class:`verify.checks.ExactCheck` whose
-cases are plain dicts of Fractions, ints and lists): a Hypothesis strategy of exact instances that
-meet every assumption of the statement, ``examine(case) -> (holds, lhs, rhs)`` computed exactly,
-and ``validate(case)``, which re-checks those assumptions on a replayed witness. :func:`statements`
+Each statement is a :class:`verify.checks.ExactCheck` (an entry of ``verify.registry``:
+``binomgbml verify --paper ibaml``) whose cases are plain dicts of Fractions, ints and lists: a
+Hypothesis strategy of exact instances that meet every assumption of the statement,
+``examine(case) -> (holds, lhs, rhs)`` computed exactly, and ``validate(case)``, which re-checks
+those assumptions on a replayed witness. :func:`statements`
 lists them; docs/related/ibaml.md is the inventory with the verdicts.
 
 Instances come from two families of genuine Bayesian regression tasks:
@@ -40,16 +41,13 @@ from hypothesis import strategies as st
 import bounds
 from estimators import reference_bayes as rb
 
-from ..rationals import as_fraction, det, fraction_str, is_psd
+from ..checks import ExactCheck, plain_from_json, plain_to_json
+from ..rationals import det, is_psd
 from ..search import Result
-from ..checks import ExactCheck as ExactStatement
 
-__all__ = ["IbamlStatement", "adversarial_theorem", "get", "global_theorem_instance", "satisfiability",
-           "statements"]
+__all__ = ["adversarial_theorem", "get", "global_theorem_instance", "statements"]
 
 F = Fraction
-_RESULT_KEYS = ("id", "error", "bound", "exact")
-_WORDS = ("start",)  # case keys whose values are words, not numbers
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,66 +120,6 @@ def _negative_direction(H):
         if _sq(w) and sum((a * b for a, b in zip(w, _mv(H, w))), F(0)) < 0:
             return w
     raise ArithmeticError("no rational direction of negative curvature found")  # pragma: no cover
-
-
-# --------------------------------------------------------------------------------------------
-# cases <-> JSON, and the statement class
-
-
-def _to_json(x):
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, Fraction):
-        return fraction_str(x)
-    if isinstance(x, str):
-        return x
-    if isinstance(x, dict):
-        return {k: _to_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_to_json(v) for v in x]
-    raise TypeError(f"cannot store {type(x).__name__} in a witness")
-
-
-def _from_json(x, name="case"):
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, int):
-        return x
-    if isinstance(x, str):
-        return x if name.rsplit(".", 1)[-1] in _WORDS else as_fraction(x, name)
-    if isinstance(x, dict):
-        return {k: _from_json(v, f"{name}.{k}") for k, v in x.items()}
-    if isinstance(x, list):
-        return [_from_json(v, f"{name}[{i}]") for i, v in enumerate(x)]
-    raise ValueError(f"witness {name}={x!r:.60} must be a 'p/q' string, an integer, a list or an object")
-
-
-@dataclass(frozen=True)
-class IbamlStatement(ExactStatement):
-    """An iBaML statement; a witness stores its case whole (every key of the case dict)."""
-
-    def _witness(self, case, error, bound):
-        out = {"id": self.id, **_to_json(case), "error": float(error), "bound": float(bound)}
-        out["exact"] = {"error": _exact(error), "bound": _exact(bound)}
-        return out
-
-    def replay(self, witness):
-        case = _from_json({k: v for k, v in witness.items() if k not in _RESULT_KEYS})
-        try:
-            why = self.validate(case)
-        except (KeyError, IndexError, TypeError, ValueError, ArithmeticError) as exc:
-            return False, f"the witness is malformed: {type(exc).__name__}: {exc}"
-        if why:
-            return False, f"the case is outside the statement's domain: {why}"
-        holds, error, bound = self.examine(case)
-        return (not holds), f"error = {_exact(error)}, bound = {_exact(bound)}: " + (
-            "the statement holds here" if holds else "the statement fails here")
-
-
-def _exact(x) -> str:
-    return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +301,7 @@ class _Model:
 def _build(key) -> _Model:
     model = dict(key)
     d = model["d"]
-    unfreeze: Any = lambda x: [unfreeze(y) for y in x] if isinstance(x, tuple) else x  # noqa: E731
+    unfreeze: Any = lambda x: [unfreeze(y) for y in x] if isinstance(x, tuple) else x
     samples = {name: {k: unfreeze(v) for k, v in dict(model[name]).items()} for name in ("train", "val")}
     f = _nll(samples["train"], model["sigma2"], d, d)
     ltr = _heat(_nll(samples["train"], model["sigma2"], d, 2 * d), d)
@@ -1131,7 +1069,7 @@ def adversarial_theorem(which: str, *, starts: int = 4, seed: int = 0, iters: in
     if why:
         return Result("holds", starts, best, None, note=f"best float point invalid after rounding: {why}")
     holds, lhs, rhs = (_theorem1 if which == "1" else _theorem2)(data)
-    witness = None if holds else {"id": f"ibaml.thm{which}", **_to_json(data), "error": lhs, "bound": rhs}
+    witness = None if holds else get(f"ibaml.thm{which}")._witness(data, lhs, rhs)
     return Result("holds" if holds else "violated", starts, best, witness,
                   note=f"exact re-check of the best point: lhs/rhs = {lhs / rhs if rhs else float('inf'):.6g}")
 
@@ -1228,12 +1166,14 @@ def _validate_chain(case):
 _P = "iBaML"
 
 
-def _s(sid, ref, assumption, text, cases, examine, validate):
-    return IbamlStatement(sid, ref, assumption, text, cases=cases, examine=examine, validate=validate)
+def _s(sid, ref, assumption, text, cases, examine, validate, budget=1.0) -> ExactCheck:
+    """An iBaML statement; a witness stores its case whole (every key of the case dict)."""
+    return ExactCheck(sid, ref, assumption, text, cases=cases, examine=examine, validate=validate,
+                      encode=plain_to_json, decode=plain_from_json, budget=budget)
 
 
 @functools.cache
-def statements() -> tuple[IbamlStatement, ...]:
+def statements() -> tuple[ExactCheck, ...]:
     """Every checked iBaML statement (ids ``ibaml.*``; ``.corrected`` ones are not printed)."""
     return (
         _s("ibaml.eq8", f"{_P} eq. (8)", "f polynomial (cubic/quartic nll)",
@@ -1290,77 +1230,10 @@ def statements() -> tuple[IbamlStatement, ...]:
     )
 
 
-def get(statement_id: str) -> IbamlStatement:
+def get(statement_id: str) -> ExactCheck:
     """The statement with this id (ValueError naming the known ids otherwise)."""
     for s in statements():
         if s.id == statement_id:
             return s
     raise ValueError(f"unknown iBaML statement {statement_id!r}: known are "
                      + ", ".join(s.id for s in statements()))
-
-
-def satisfiability(statement: IbamlStatement, seed: int = 0) -> tuple[dict, str | None]:
-    """An exact instance meeting all of the statement's assumptions at once -- the first case its
-    strategy draws (every drawn case meets them) -- and ``validate``'s independent re-check of it
-    (None: all met). The theorems' assumptions read globally: :func:`global_theorem_instance`."""
-    from ..search import hypothesis_find
-
-    state: dict[str, Any] = {"examples": 0, "witness": None}
-    hypothesis_find(statement.cases(), lambda case: {"id": statement.id, "case": case}, examples=1,
-                    seed=seed, state=state, shrink=False)
-    case = state["witness"]["case"]
-    return case, statement.validate(case)
-
-
-# --------------------------------------------------------------------------------------------
-# command line: python -m verify.related.ibaml --list | --replay FILE... | --run [ID...]
-
-
-def main(argv=None) -> int:
-    """``--list`` the statements, ``--replay`` witness files exactly (exit 0 when every one is
-    confirmed as a violation, 1 otherwise), or ``--run`` checks (``--examples``, ``--seed``).
-    Bad input: a one-line error and exit status 2."""
-    import argparse
-    import json
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m verify.related.ibaml", description=main.__doc__)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--list", action="store_true", help="list the iBaML statements")
-    group.add_argument("--replay", nargs="+", metavar="FILE", help="replay witness files exactly")
-    group.add_argument("--run", nargs="*", metavar="ID", help="check these statements (all if none)")
-    parser.add_argument("--examples", type=int, default=20, help="Hypothesis examples per statement")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        if args.list:
-            for s in statements():
-                print(f"{s.id:26s} {s.reference}: {s.text}")
-            return 0
-        if args.replay:
-            ok = True
-            for path in args.replay:
-                try:
-                    with open(path) as file:
-                        witness = json.load(file)
-                except (OSError, json.JSONDecodeError) as exc:
-                    raise ValueError(f"--replay {path}: {exc}") from None
-                if not isinstance(witness, dict) or "id" not in witness:
-                    raise ValueError(f"--replay {path}: not a witness (a JSON object with an 'id')")
-                violated, message = get(witness["id"]).replay(witness)
-                print(f"{witness['id']}: {'violated' if violated else 'NOT confirmed'}: {message}")
-                ok = ok and violated
-            return 0 if ok else 1
-        if args.examples < 1:
-            raise ValueError(f"--examples {args.examples} must be >= 1")
-        for s in [get(i) for i in args.run] if args.run else statements():
-            r = s.run(examples=args.examples, starts=0, seed=args.seed, shrink=True)
-            print(f"{s.id:26s} {r.verdict:9s} ({r.examples} cases)")
-        return 0
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

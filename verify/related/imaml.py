@@ -1,12 +1,12 @@
 """The iMAML appendix's statements (Rajeswaran, Finn, Kakade, Levine 2019), checked exactly.
 
-Every statement of docs/related/imaml.md is a :class:`Check` (an identity or inequality examined
-in exact rational arithmetic on Hypothesis cases that meet its hypotheses exactly), a
-:class:`Vacuity` (an assumption set shown unsatisfiable: every drawn instance is refuted by the
-construction of the argument in docs/related/imaml.md) or a :class:`Conditional` (a statement
-under an assumption set: ``vacuous`` when the set is, else its check). :func:`statements` lists
-them; ``python -m verify.related.imaml --check ID`` runs one, ``--replay FILE`` re-checks a
-witness exactly.
+Every statement of docs/related/imaml.md is a :class:`verify.checks.ExactCheck` (an identity or
+inequality examined in exact rational arithmetic on Hypothesis cases that meet its hypotheses
+exactly), a :class:`verify.checks.Vacuity` (an assumption set shown unsatisfiable: every drawn
+instance is refuted by the construction of the argument in docs/related/imaml.md) or a
+:class:`verify.checks.Conditional` (a statement under an assumption set: ``vacuous`` when the set
+is, else its check). :func:`statements` lists them; they are entries of ``verify.registry``
+(``binomgbml verify --paper imaml``).
 
 Instances. Symmetric matrices are ``Q diag(lambda) Q^T`` with ``Q`` a product of rational
 Householder reflections (:func:`verify.strategies.householder`), so spectra are exact.
@@ -25,12 +25,10 @@ meta-gradient, or within the conjugate-gradient bound the footnote to Theorem 2 
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
+import functools
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -41,14 +39,14 @@ import bounds
 from bounds.exact import sqrt_bracket
 from bounds.papers import imaml as formulas
 
-from ..rationals import det, fraction_str, is_psd, rationalize, sq_norm
-from ..search import Result, hypothesis_find
 from ..checks import Check as Statement
+from ..checks import Conditional, ExactCheck, Vacuity, plain_from_json, plain_to_json
+from ..rationals import det, fraction_str, is_psd, rationalize, sq_norm
+from ..search import hypothesis_find
 from ..strategies import householder
 
 __all__ = [
-    "IMPLICIT_CLAIMS", "Check", "Conditional", "SmoothLoss", "Vacuity", "check_implicit_estimator",
-    "get", "implicit_claim_error", "main", "replay", "statements",
+    "IMPLICIT_CLAIMS", "SmoothLoss", "check_implicit_estimator", "get", "implicit_claim_error", "statements",
 ]
 
 ONE, ZERO = Fraction(1), Fraction(0)
@@ -285,169 +283,15 @@ def _positive_definite(M) -> bool:
 # ----------------------------------------------------------------------------------------------
 # witness files: arrays as nested lists of "p/q" strings, ints kept as JSON ints
 
-
-def _to_json(value):
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    if isinstance(value, (np.ndarray, list, tuple)):
-        return [_to_json(v) for v in value]
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return fraction_str(value)
+_from_json = functools.partial(plain_from_json, arrays=True)
 
 
-def _from_json(value):
-    if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_from_json(v) for v in value]
-        try:
-            return np.array(items, dtype=object) if items and not isinstance(items[0], dict) else items
-        except ValueError:
-            return items
-    if isinstance(value, str):
-        try:
-            return Fraction(value)
-        except (ValueError, ZeroDivisionError):
-            return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ValueError(f"witness value {value!r:.60} is not an integer, a 'p/q' string or a list of them")
-
-
-def _exact_or_float(x):
-    return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
-
-
-# ----------------------------------------------------------------------------------------------
-# statements
-
-
-@dataclass(frozen=True)
-class Check(Statement):
-    """A claim examined exactly on Hypothesis ``cases()``.
-
-    ``examine(case) -> (holds, lhs, rhs)``, exact: for an inequality ``lhs <= rhs`` (for an
-    identity lhs is the largest |difference| and rhs 0). ``squared``: lhs and rhs are the squares
-    of the compared norms (the ratio is reported as sqrt(lhs / rhs)). An ``examine`` raising
-    ArithmeticError (an enclosure too wide to decide) skips the case. ``validate(case)`` says why
-    a replayed case breaks the statement's hypotheses (or None). ``search(starts, seed)``, when
-    given, is an adversarial search returning the worst exact case it found.
-    """
-
-    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
-    examine: Callable = None  # type: ignore[assignment]  # required
-    validate: Callable = field(default=lambda case: None)
-    squared: bool = False
-    search: Callable | None = None
-
-    def _ratio(self, lhs, rhs) -> float:
-        if not rhs:
-            return 0.0 if not lhs else float("inf")
-        r = float(Fraction(lhs) / Fraction(rhs)) if isinstance(lhs, (int, Fraction)) else float(lhs) / float(rhs)
-        return r ** 0.5 if self.squared else r
-
-    def _witness(self, case, lhs, rhs) -> dict:
-        key = "squared" if self.squared else "value"
-        return {"id": self.id, **_to_json(case), "error": self._float(lhs), "bound": self._float(rhs),
-                "exact": {f"error_{key}": _exact_or_float(lhs), f"bound_{key}": _exact_or_float(rhs)}}
-
-    def _float(self, x) -> float:
-        return float(x) ** 0.5 if self.squared else float(x)
-
-    def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
-        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
-
-        def examine(case):
-            try:
-                holds, lhs, rhs = self.examine(case)
-            except ArithmeticError:  # an enclosure could not decide: no verdict from this case
-                return None
-            state["max_ratio"] = max(state["max_ratio"], self._ratio(lhs, rhs))
-            return None if holds else self._witness(case, lhs, rhs)
-
-        hypothesis_find(self.cases(), examine, examples=examples, seed=seed, state=state, shrink=shrink)
-        if state["witness"] is None and self.search is not None and starts > 0:
-            for case in self.search(starts, seed):
-                state["examples"] += 1
-                witness = examine(case)
-                if witness is not None:
-                    state["witness"] = witness
-                    break
-        witness = state["witness"]
-        return Result("violated" if witness else "holds", state["examples"], state["max_ratio"] or None, witness)
-
-    def replay(self, witness: dict) -> tuple[bool, str]:
-        case = {k: _from_json(v) for k, v in witness.items() if k not in ("id", "error", "bound", "exact")}
-        why = self.validate(case)
-        if why:
-            return False, f"the case is outside the statement's hypotheses: {why}"
-        holds, lhs, rhs = self.examine(case)
-        what = "squared " if self.squared else ""
-        return (not holds), (f"{what}error = {_exact_or_float(lhs)}, {what}bound = {_exact_or_float(rhs)}: "
-                             + ("the statement holds here" if holds else "the statement fails here"))
-
-
-@dataclass(frozen=True)
-class Vacuity(Statement):
-    """An assumption set that no instance meets: ``refute(case) -> (refuted, detail)`` applies
-    the construction of ``argument`` to each drawn candidate and confirms exactly that the
-    candidate breaks the set. Verdict ``vacuous`` when every candidate is refuted; ``error``
-    (the argument is wrong) when one is not."""
-
-    cases: Callable = None  # type: ignore[assignment]  # required (dataclass field order)
-    refute: Callable = None  # type: ignore[assignment]  # required
-    argument: str = ""
-    example: Callable | None = None  # () -> a canonical candidate, for a committed witness file
-
-    def witness(self) -> dict | None:
-        """The canonical candidate with its exact refutation (a replayable witness), or None."""
-        if self.example is None:
-            return None
-        case = self.example()
-        refuted, detail = self.refute(case)
-        return {"id": self.id, **_to_json(case), "detail": detail} if refuted else None
-
-    def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
-        state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
-
-        def examine(case):
-            refuted, detail = self.refute(case)
-            return None if refuted else {"id": self.id, **_to_json(case), "detail": detail}
-
-        hypothesis_find(self.cases(), examine, examples=examples, seed=seed, state=state, shrink=shrink)
-        if state["witness"] is not None:
-            return Result("error", state["examples"], None, state["witness"],
-                          note="a candidate instance was not refuted: the vacuity argument fails")
-        return Result("vacuous", state["examples"], None, None, note=self.argument)
-
-    def replay(self, witness: dict) -> tuple[bool, str]:
-        case = {k: _from_json(v) for k, v in witness.items() if k not in ("id", "detail", "argument")}
-        refuted, detail = self.refute(case)
-        return refuted, detail
-
-
-@dataclass(frozen=True)
-class Conditional(Statement):
-    """A statement under an assumption set: ``vacuous`` when ``assumptions`` (a
-    :class:`Vacuity`) is, else the verdict of ``check``."""
-
-    assumptions: Vacuity = None  # type: ignore[assignment]  # required (dataclass field order)
-    check: Check | None = None
-
-    def run(self, *, examples: int, starts: int = 0, seed: int = 0, shrink: bool = True) -> Result:
-        result = self.assumptions.run(examples=examples, seed=seed, shrink=shrink)
-        if result.verdict == "vacuous":
-            return Result("vacuous", result.examples, None, None,
-                          note=f"{self.assumptions.id} is unsatisfiable: {self.assumptions.argument}")
-        if self.check is None or result.verdict == "error":
-            return result
-        return self.check.run(examples=examples, starts=starts, seed=seed, shrink=shrink)
-
-    def replay(self, witness: dict) -> tuple[bool, str]:
-        return self.assumptions.replay(witness)
+def _check(sid, reference, assumption, text, cases, examine, validate=lambda case: None, *,
+           squared=False, search=None, budget=1.0) -> ExactCheck:
+    """An iMAML claim examined exactly (undecided enclosures skip a case)."""
+    return ExactCheck(sid, reference, assumption, text, cases=cases, examine=examine, validate=validate,
+                      squared=squared, undecided=(ArithmeticError,), search=search, encode=plain_to_json,
+                      decode=_from_json, budget=budget)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1132,13 +976,8 @@ def _assumption2_example() -> dict:
 _ASSUMPTION2 = Vacuity(
     "imaml.assumption2", "iMAML Assumption 2 (items 1-4)", "Assumption 2",
     "the regularity conditions can hold together", cases=_assumption2_candidates,
-    refute=_assumption2_refute, argument=ASSUMPTION2_ARGUMENT, example=_assumption2_example)
-
-
-def _check(sid, reference, assumption, text, cases, examine, validate=lambda case: None, *,
-           squared=False, search=None):
-    return Check(sid, reference, assumption, text, cases=cases, examine=examine, validate=validate,
-                 squared=squared, search=search)
+    refute=_assumption2_refute, argument=ASSUMPTION2_ARGUMENT, example=_assumption2_example,
+    encode=plain_to_json, decode=_from_json)
 
 
 def _lemma3_core(sharp: bool):
@@ -1239,13 +1078,8 @@ def get(statement_id: str) -> Statement:
     return known[statement_id]
 
 
-def replay(witness: dict) -> tuple[bool, str]:
-    """Re-check a witness exactly: (does it still show the violation / vacuity?, explanation)."""
-    return get(str(witness.get("id"))).replay(witness)
-
-
 # ----------------------------------------------------------------------------------------------
-# implicit-gradient claims for check_estimator (issue 10, item 5)
+# implicit-gradient claims (verify.check_estimator)
 
 #: claim id -> what it asserts of ``estimator(traj, lam, steps)``
 IMPLICIT_CLAIMS = {
@@ -1258,12 +1092,13 @@ IMPLICIT_RTOL = 1e-10
 
 def implicit_claim_error(claim: str, estimate, H_K, g, lam, steps: int | None = None, x0: str = "g"):
     """(ok, error, allowed) for one case: ``estimate`` against the exact implicit meta-gradient
-    (estimators.reference.imaml_exact in float64), allowed ``IMPLICIT_RTOL`` rounding (times the
+    ((I + H_K/lam)^{-1} g in Fractions, ``estimators.reference_implicit.implicit_jacobian``), allowed ``IMPLICIT_RTOL`` rounding (times the
     condition number) plus, for "imaml.cg", the CG bound after ``steps`` iterations from ``x0``."""
     if claim not in IMPLICIT_CLAIMS:
         raise ValueError(f"claim={claim!r} is not one of {', '.join(IMPLICIT_CLAIMS)}")
     H_K, g = np.asarray(H_K, dtype=float), np.asarray(g, dtype=float)
-    exact = _ref().imaml_exact(H_K, g, float(lam))
+    # the exact implicit meta-gradient of the float64 data (iMAML Lemma 1 and eq. (6)), rounded once
+    exact = (_refi().implicit_jacobian(H_K, lam) @ _refi().exact_array(g, "g", 1)).astype(float)
     spectrum = np.linalg.eigvalsh(np.eye(len(g)) + H_K / lam)
     if spectrum.min() <= 0:
         raise ValueError(f"I + H_K/lam with lam={lam} is not positive definite: no implicit claim applies")
@@ -1311,53 +1146,3 @@ def check_implicit_estimator(estimator: Callable, *, claim: str, steps: int | No
                              f"g = {w['g']}, lam = {w['lam']}, steps = {w['steps']}: |error| = "
                              f"{w['error']:.6g} > allowed {w['allowed']:.6g}")
     return {claim: {"examples": state["examples"], "max_ratio": state["max_ratio"]}}
-
-
-# ----------------------------------------------------------------------------------------------
-# command line: python -m verify.related.imaml
-
-
-def main(argv=None) -> int:
-    """--list | --check ID [ID ...] [--examples N --starts N --seed N] | --replay FILE."""
-    parser = argparse.ArgumentParser(prog="python -m verify.related.imaml", description=__doc__.split("\n")[0])
-    parser.add_argument("--list", action="store_true", help="list the statements")
-    parser.add_argument("--check", nargs="+", metavar="ID", help="check these statements ('all': every one)")
-    parser.add_argument("--examples", type=int, default=100)
-    parser.add_argument("--starts", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--replay", metavar="FILE", help="re-check a witness exactly (exit 0: still violated)")
-    parser.add_argument("--out", metavar="DIR", help="with --check: write a witness ID.json per violated "
-                        "(or vacuous) statement into DIR")
-    args = parser.parse_args(argv)
-    try:
-        if args.replay:
-            with open(args.replay) as fh:
-                witness = json.load(fh)
-            shows, text = replay(witness)
-            print(f"{witness.get('id')}: {'violated' if shows else 'not violated'}: {text}")
-            return 0 if shows else 1
-        if args.list or not args.check:
-            for s in statements():
-                print(f"{s.id:34s} {s.reference}: {s.text}")
-            return 0
-        ids = [s.id for s in statements()] if args.check == ["all"] else args.check
-        for sid in ids:
-            statement = get(sid)
-            r = statement.run(examples=args.examples, starts=args.starts, seed=args.seed)
-            ratio = f"{r.max_ratio:.6g}" if r.max_ratio else "-"
-            witness = r.witness if r.verdict == "violated" else (
-                statement.witness() if isinstance(statement, Vacuity) and r.verdict == "vacuous" else None)
-            saved = ""
-            if args.out and witness is not None:
-                from ..witness import write
-
-                saved = f" witness={write(witness, f'{args.out}/{sid}.json')}"
-            print(f"{sid:34s} {r.verdict:9s} examples={r.examples:<5d} max_ratio={ratio}{saved}")
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,10 +1,11 @@
 """Checks of Ji, Yang, Liang, "Theoretical Convergence of Multi-Step MAML" (JMLR 23 (2022)).
 
-Every deterministic statement (docs/related/ji2022.md) is a :class:`Ji2022Statement`: Hypothesis
-draws exact instances that satisfy the statement's assumptions, ``examine(case)`` decides it in
-exact arithmetic (Fractions; norms as :class:`~verify.related.surds.Surd` sums of square roots)
-and returns ``(holds, lhs, rhs)``. A case is plain data (Fractions, ints, lists, dicts), so a
-witness is a JSON file that :meth:`Ji2022Statement.replay` re-checks exactly.
+Every deterministic statement (docs/related/ji2022.md) is a :class:`verify.checks.ExactCheck`
+(an entry of ``verify.registry``: ``binomgbml verify --paper ji2022``): Hypothesis draws exact
+instances that satisfy the statement's assumptions, ``examine(case)`` decides it in exact
+arithmetic (Fractions; norms as :class:`~verify.related.surds.Surd` sums of square roots) and
+returns ``(holds, lhs, rhs)``. A case is plain data (Fractions, ints, lists, dicts), so a witness
+is a JSON file that ``binomgbml verify --replay`` re-checks exactly.
 
 The losses are those of :mod:`estimators.reference_multistep`: polynomials (eq. (3), where
 only the order of the product is at stake) and cubic ridges ``1/2 x^T A x + b^T x + c phi(a^T x)``
@@ -23,7 +24,6 @@ instances need not meet it, which makes each check a check of a stronger claim.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -35,14 +35,13 @@ from bounds.exact import exp_bracket
 from bounds.papers import ji2022 as ji
 from estimators import reference_multistep as ref
 
-from ..rationals import det, fraction_str, is_psd
+from ..checks import ExactCheck, OutsideAssumptions, plain_from_json, plain_to_json
+from ..rationals import det, is_psd
 from ..search import Result
-from ..checks import ExactCheck as ExactStatement
 from ..strategies import hessian_sequences, householder
 from .surds import Surd, norm
 
 __all__ = [
-    "Ji2022Statement",
     "OutsideAssumptions",
     "adversarial_search",
     "bounded_below_ok",
@@ -50,10 +49,7 @@ __all__ = [
     "case_to_json",
     "certified_L",
     "certified_rho",
-    "dump_witness",
     "get",
-    "main",
-    "replay_file",
     "satisfiability",
     "statements",
 ]
@@ -65,26 +61,17 @@ _EYE = {d: np.eye(d, dtype=int).astype(object) for d in (1, 2, 3, 4)}
 # cases as plain data
 
 
-def case_to_json(x):
-    """A case (Fractions, ints, lists, tuples, arrays, dicts) as JSON-ready data ("p/q" strings)."""
-    if isinstance(x, dict):
-        return {k: case_to_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [case_to_json(v) for v in x]
-    if isinstance(x, Fraction):
-        return fraction_str(x)
-    return x
+case_to_json = plain_to_json  # a case (Fractions, ints, lists, dicts) as JSON-ready data
+case_from_json = plain_from_json  # its inverse: "p/q" strings become Fractions
 
 
-def case_from_json(x):
-    """The inverse of :func:`case_to_json`: "p/q" strings become Fractions, ints stay ints."""
-    if isinstance(x, dict):
-        return {k: case_from_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [case_from_json(v) for v in x]
-    if isinstance(x, str):
-        return Fraction(x)
-    return x
+def _encode(case) -> dict:
+    """A witness stores the case under "case"."""
+    return {"case": plain_to_json(case)}
+
+
+def _decode(witness) -> Any:
+    return plain_from_json(witness["case"], name="case")
 
 
 def _ridge(spec) -> ref.RidgeLoss:
@@ -260,13 +247,6 @@ def _worst(pairs):
         if ratio > best_ratio:
             best, best_ratio = (lhs, rhs), ratio
     return True, *best
-
-
-def _exact_str(x) -> str:
-    if isinstance(x, Surd):
-        q = x.rational()
-        return fraction_str(q) if q is not None else repr(x)
-    return fraction_str(x) if isinstance(x, (int, Fraction)) else repr(float(x))
 
 
 def _meta_gradient(trn, val, w, p) -> np.ndarray:
@@ -474,46 +454,13 @@ def examine_stepsize_uniform(case):
 # the statements
 
 
-class OutsideAssumptions(AssertionError):
-    """A statement failed on a drawn case that breaks one of its assumptions (not a witness)."""
-
-
-@dataclass(frozen=True)
-class Ji2022Statement(ExactStatement):
-    """An :class:`~verify.checks.ExactCheck` whose cases are nested plain data.
-
-    The strategies may draw beyond a statement's assumptions (item 1, bounded below, is used by
-    no proof here); a violation counts only on a case ``validate`` accepts, and a violation
-    outside them stops the run with :class:`OutsideAssumptions` instead of passing silently.
-    """
-
-    def run(self, *, examples, starts, seed, shrink=True):
-        examine, validate = self.examine, self.validate
-
-        def checked(case):
-            holds, lhs, rhs = examine(case)
-            why = None if holds else validate(case)
-            if why:
-                raise OutsideAssumptions(f"{self.id} fails on a case outside its assumptions "
-                                         f"({why}): {case_to_json(case)}")
-            return holds, lhs, rhs
-
-        return ExactStatement.run(replace(self, examine=checked), examples=examples, starts=starts,
-                                  seed=seed, shrink=shrink)
-
-    def _witness(self, case, lhs, rhs):
-        return {"id": self.id, "reference": self.reference, "case": case_to_json(case),
-                "lhs": float(lhs), "rhs": float(rhs),
-                "exact": {"lhs": _exact_str(lhs), "rhs": _exact_str(rhs)}}
-
-    def replay(self, witness):
-        case = case_from_json(witness["case"])
-        why = self.validate(case)
-        if why:
-            return False, f"the case is outside the statement's domain: {why}"
-        holds, lhs, rhs = self.examine(case)
-        return (not holds), f"lhs = {_exact_str(lhs)}, rhs = {_exact_str(rhs)}: " + (
-            "the statement holds here" if holds else "the statement fails here")
+def _statement(sid, reference, assumption, text, cases, examine, validate) -> ExactCheck:
+    """A statement of the paper: an :class:`~verify.checks.ExactCheck` whose cases are nested
+    plain data, stored in a witness under "case". The strategies may draw beyond a statement's
+    assumptions (item 1, bounded below, is used by no proof here); a violation counts only on a
+    case ``validate`` accepts (one outside stops the run: OutsideAssumptions)."""
+    return ExactCheck(sid, reference, assumption, text, cases=cases, examine=examine, validate=validate,
+                      encode=_encode, decode=_decode)
 
 
 @st.composite
@@ -635,9 +582,9 @@ _A1 = "Assumption 1 (items 2, 3)"
 _A4 = "Assumption 4 (items 2, 3)"
 
 
-def statements() -> list[Ji2022Statement]:
+def statements() -> list[ExactCheck]:
     """Every checked statement of Ji et al. (2022), in the paper's order."""
-    S = Ji2022Statement
+    S = _statement
     ridge1 = _ridge_case(tasks=1)
     return [
         S("ji2022.eq3", "Ji et al. eq. (3) (derivation: Appendix B, eq. (64))", "none (polynomial losses)",
@@ -691,7 +638,7 @@ def statements() -> list[Ji2022Statement]:
     ]
 
 
-def get(id_: str) -> Ji2022Statement:
+def get(id_: str) -> ExactCheck:
     """The statement with id ``id_`` (a KeyError names the known ids)."""
     table = {s.id: s for s in statements()}
     if id_ not in table:
@@ -806,69 +753,3 @@ def satisfiability() -> dict[str, dict]:
                               "instance": case_to_json({"alpha": alpha, "L": L, "N": N}),
                               "how": "alpha = 1/(8 N L): (1 + 1/(8N))^(2N) < e^(1/4) < 2"},
     }
-
-
-# --------------------------------------------------------------------------------------------
-# command line: python -m verify.related.ji2022 [--replay FILE] [--examples N] [--seed S]
-
-
-def dump_witness(witness: dict) -> str:
-    """A witness as JSON text: one line per top-level key and per key of its case."""
-    import json
-
-    lines = []
-    for key, value in witness.items():
-        if key == "case":
-            inner = [f'  {json.dumps(k)}: {json.dumps(v)}' for k, v in value.items()]
-            lines.append(' "case": {\n' + ",\n".join(inner) + "\n }")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
-
-
-def replay_file(path) -> tuple[bool, str]:
-    """Replay a witness JSON file exactly: ``(violated, message)``."""
-    import json
-    import pathlib
-
-    try:
-        witness = json.loads(pathlib.Path(path).read_text())
-        statement = get(witness["id"])
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"witness {path}: {exc}") from None
-    except KeyError as exc:
-        raise ValueError(f"witness {path}: {exc.args[0]}") from None
-    return statement.replay(witness)
-
-
-def main(argv=None) -> int:
-    """Run every check (a table of verdicts) or replay one witness; bad input exits with 2."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m verify.related.ji2022",
-                                     description="Checks of Ji, Yang, Liang (2022), multi-step MAML.")
-    parser.add_argument("--replay", metavar="FILE", help="replay a witness JSON file exactly")
-    parser.add_argument("--examples", type=int, default=40, help="Hypothesis examples per statement")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.examples < 1:
-        print(f"error: --examples={args.examples} must be >= 1", file=sys.stderr)
-        return 2
-    if args.replay:
-        try:
-            violated, message = replay_file(args.replay)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(("violated: " if violated else "not violated: ") + message)
-        return 0
-    for s in statements():
-        r = s.run(examples=args.examples, starts=0, seed=args.seed)
-        ratio = "" if r.max_ratio is None else f"  max lhs/rhs {r.max_ratio:.4f}"
-        print(f"{s.id:30s} {r.verdict:9s} {r.examples:4d} cases{ratio}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
