@@ -210,3 +210,12 @@ def test_cli_diagnose_table_and_json(tmp_path, monkeypatch, capsys):
     assert "factory 'nomodule:make': cannot import" in capsys.readouterr().err
     assert binomgbml.main(["diagnose", "mytask:make", "--K", "2", "--M", "3"]) == 2
     assert "--M" in capsys.readouterr().err
+
+
+def test_the_note_tells_rounding_from_an_error_above_the_bound():
+    from verify.tightness_cli import _diagnose_note as _note
+
+    assert _note(4e-16, 0.0, 1e-12) == "above bound by float64 rounding only"
+    assert _note(2e-12, 0.0, 1e-12) == "error above bound"
+    assert _note(1.5, 1.0, 1e-12) == "error above bound"
+    assert _note(0.5, 1.0, 1e-12) == "" and _note(0.0, 0.0, 1e-12) == ""

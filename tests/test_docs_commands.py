@@ -76,10 +76,7 @@ for _doc, _cmds, _why in [
      SLOW),
     ("docs/tightness.md", ["binomgbml tightness --replay witnesses/tightness/*.json",
                            "binomgbml diagnose mytask:make_task --K 5 --alpha 0.01"], PLACEHOLDER),
-    ("docs/related/imaml.md", [".venv/bin/python -m verify.related.imaml --check all",
-                               ".venv/bin/python -m verify.related.imaml --check imaml.lemma3.sharp --examples 500 --starts 8",
-                               ".venv/bin/python -m verify.related.imaml --check all --out docs/witnesses"], SLOW),
-    ("docs/related/ji2022.md", [".venv/bin/python -m verify.related.ji2022 --examples 40"], SLOW),
+    ("docs/verify.md", ["binomgbml check-estimator mymod:my_cg --claim imaml.cg --steps 2"], PLACEHOLDER),
 ]:
     for _cmd in _cmds:
         SKIPPED_COMMANDS[(_doc, _cmd)] = _why
@@ -91,6 +88,7 @@ SKIPPED_SNIPPETS: dict[tuple[str, str], str] = {
     ("docs/contributing.md", "from . import binomgbml, example"): "an excerpt of bounds/papers/__init__.py; tests/test_contributing.py builds it",
     ("docs/contributing.md", 'Variant("corrected", "corrected", "corrected", Formula(...), proof="docs/errata.md V1: ...")'): "two constructor calls with '...' arguments (a pattern, not code to run)",
     ("docs/verify.md", "verify.check_estimator(estimator, *, equals=None, claim=None, examples=50, starts=4, seed=0,"): "a signature, not code",
+    ("docs/verify.md", 'verify.check_estimator(estimator, *, equals="imaml")                      # estimator(traj, lam)'): "signatures, not code",
     ("docs/estimators.md", "import torch.distributed as dist"): "starts two processes and a gloo process group; tests/test_estimators_distributed.py runs it",
     ("docs/tightness.md", "from verify.experiments import sinusoid"): "the module mytask.py, run by the diagnose command below it",
 }
