@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .reference import ReferenceInputError
+from .reference_bayes import Dual  # exact forward mode (one implementation for the references)
 
 __all__ = [
     "Dual", "PolynomialLoss", "RidgeLoss", "inner_path", "meta_gradient_product",
@@ -66,50 +67,6 @@ def _matrix(name: str, x, d: int) -> np.ndarray:
     if len(rows) != d:
         raise ReferenceInputError(f"{name} has {len(rows)} rows: need {d}")
     return np.array(rows, dtype=object).reshape(d, d)
-
-
-class Dual:
-    """An exact dual number ``re + eps * e`` with ``e^2 = 0``: forward-mode differentiation."""
-
-    __slots__ = ("eps", "re")
-
-    def __init__(self, re: Any, eps: Any = 0) -> None:
-        self.re, self.eps = Fraction(re), Fraction(eps)
-
-    @staticmethod
-    def _lift(x) -> Dual:
-        return x if isinstance(x, Dual) else Dual(x)
-
-    def __add__(self, other):
-        o = self._lift(other)
-        return Dual(self.re + o.re, self.eps + o.eps)
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        return Dual(-self.re, -self.eps)
-
-    def __sub__(self, other):
-        return self + (-self._lift(other))
-
-    def __rsub__(self, other):
-        return self._lift(other) - self
-
-    def __mul__(self, other):
-        o = self._lift(other)
-        return Dual(self.re * o.re, self.re * o.eps + self.eps * o.re)
-
-    __rmul__ = __mul__
-
-    def __pow__(self, k: int):
-        if not isinstance(k, int) or k < 0:
-            return NotImplemented
-        if k == 0:
-            return Dual(1)
-        return Dual(self.re ** k, k * self.re ** (k - 1) * self.eps)
-
-    def __repr__(self) -> str:
-        return f"Dual({self.re}, {self.eps})"
 
 
 def _real(x) -> Fraction:
@@ -297,7 +254,7 @@ def meta_gradient_unrolled(trn: Any, val: Any, theta: Any, alpha: Any, N: int) -
         for _ in range(N):
             w = w - np.array([alpha * gi for gi in trn.gradient(w)], dtype=object)
         v = val.value(w)
-        out.append(v.eps if isinstance(v, Dual) else Fraction(0))
+        out.append(Fraction(v.du) if isinstance(v, Dual) else Fraction(0))
     return np.array(out, dtype=object)
 
 

@@ -93,8 +93,8 @@ def test_ridge_gradient_and_hessian_are_the_derivatives_of_its_value(x):
     loss = ref.RidgeLoss([[1, F(1, 2)], [F(1, 2), -1]], [F(1, 3), 0], [F(3, 5), F(4, 5)], 2, -1, F(1, 2))
     for k in range(2):
         probe = [ref.Dual(v, int(i == k)) for i, v in enumerate(x)]
-        assert loss.value(probe).eps == loss.gradient(x)[k]
-        assert [g.eps for g in loss.gradient(probe)] == list(loss.hessian(x)[:, k])
+        assert loss.value(probe).du == loss.gradient(x)[k]
+        assert [g.du for g in loss.gradient(probe)] == list(loss.hessian(x)[:, k])
     assert loss.hessian_lipschitz() == (F(2), True)  # |c| ||a||^3, ||a|| = 1
 
 
