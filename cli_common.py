@@ -89,18 +89,34 @@ def run_command(sub: str, func: Callable[[list[str]], int | None], argv: Sequenc
         return pipe_closed()
 
 
+#: how many times in a row Ctrl-C is put off (10 ms apart) before it is raised wherever it lands
+_MAX_DEFERRALS = 100
+
+
 @contextlib.contextmanager
 def _interrupts_delivered():
-    """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, except inside code that the garbage
-    collector runs (a gc callback such as Hypothesis' timer, a ``__del__``), which would swallow
-    it ("Exception ignored"): there, SIGINT is sent again a moment later."""
+    """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, except where raising it would go wrong;
+    there, SIGINT is sent again 10 ms later (at most :data:`_MAX_DEFERRALS` times in a row):
+
+    * inside code that the garbage collector runs (a gc callback such as Hypothesis' timer, a
+      ``__del__``), which would swallow it ("Exception ignored");
+    * inside code that ``exec`` or ``eval`` runs from a string (``dataclasses`` and
+      ``collections.namedtuple`` build their methods so, as a lazily imported module is loaded).
+      CPython records a KeyboardInterrupt that leaves such code as unhandled, and a program run
+      with ``python -m`` then ends by SIGINT even though :func:`run_command` caught it and
+      returned 130.
+    """
+    deferred = 0
+
     def handler(signum, frame):
-        callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
-        while frame is not None:
-            if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
-                threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
-                return
-            frame = frame.f_back
+        nonlocal deferred
+        if deferred < _MAX_DEFERRALS and _unsafe_to_raise(frame):
+            deferred += 1
+            resend = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
+            resend.daemon = True  # never holds up the exit
+            resend.start()
+            return
+        deferred = 0
         raise KeyboardInterrupt
 
     if threading.current_thread() is not threading.main_thread():
@@ -111,6 +127,18 @@ def _interrupts_delivered():
         yield
     finally:
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _unsafe_to_raise(frame) -> bool:
+    """Whether ``frame`` or a caller below :func:`run_command` is a gc callback, a ``__del__`` or
+    code run by ``exec``/``eval`` from a string (file name ``<string>``)."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None and frame.f_code is not run_command.__code__:
+        code = frame.f_code
+        if code in callbacks or code.co_name == "__del__" or code.co_filename == "<string>":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def flushed(status: int) -> int:

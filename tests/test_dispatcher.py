@@ -118,6 +118,42 @@ def test_ctrl_c_stops_every_kind_of_run_at_once_without_a_traceback(tmp_path):
                 proc.wait()
 
 
+def _interrupted_run(tmp_path, body, form):
+    """Run a command whose ``main`` executes ``body`` (which sends itself SIGINT) under
+    ``run_command``, as ``python -m MODULE`` or ``python FILE`` (how the console script runs)."""
+    (tmp_path / "interrupted_cmd.py").write_text(
+        "import os, signal, sys, time\nfrom cli_common import run_command\n\n"
+        f"def main(argv):\n    {body}\n    time.sleep(30)\n    return 0\n\n"
+        "sys.exit(run_command('demo', main, sys.argv[1:]))\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(tmp_path)])
+    argv = ["-m", "interrupted_cmd"] if form == "-m" else [str(tmp_path / "interrupted_cmd.py")]
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, *argv], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False)
+    return proc, time.monotonic() - start
+
+
+@pytest.mark.parametrize("form", ["-m", "file"])
+def test_ctrl_c_inside_code_run_from_a_string_exits_130(tmp_path, form):
+    """Ctrl-C while ``exec`` runs a string (as ``dataclasses`` does when a lazily imported module
+    defines a dataclass): raised there, CPython records the KeyboardInterrupt as unhandled and a
+    ``python -m`` program then ends by SIGINT (status -2) although run_command returned 130."""
+    body = ('exec("import os, signal\\nos.kill(os.getpid(), signal.SIGINT)\\n'
+            'for _ in range(10 ** 6): pass")')
+    proc, _ = _interrupted_run(tmp_path, body, form)
+    assert proc.returncode == 130 and proc.stderr == "binomgbml demo: interrupted\n", proc
+
+
+def test_ctrl_c_inside_long_code_run_from_a_string_is_not_put_off_for_long(tmp_path):
+    """Inside a string that ``exec`` runs for a long time, Ctrl-C is put off 100 times 10 ms,
+    then raised there: the run ends within seconds, not after the 30 s loop."""
+    body = ('exec("import os, signal, time\\nos.kill(os.getpid(), signal.SIGINT)\\n'
+            't = time.monotonic()\\nwhile time.monotonic() - t < 30: pass")')
+    proc, seconds = _interrupted_run(tmp_path, body, "file")
+    assert proc.stderr == "binomgbml demo: interrupted\n" and seconds < 15, (proc, seconds)
+
+
 @pytest.mark.parametrize("sub", list(binomgbml.SUBCOMMANDS))
 def test_every_subcommand_has_the_python_dash_m_form_the_readme_names(sub):
     form = PYTHON_M[sub]
