@@ -37,7 +37,7 @@ from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError, adapted_parameters, check_int, check_positive
 from .implicit import imaml
-from .trajectory import HVP_MODES, Trajectory, unflatten
+from .trajectory import HVP_MODES, MEMORY_MODES, Trajectory, unflatten
 from .unrolled import maml_autograd
 
 __all__ = ["ESTIMATORS", "MetaObjective", "accumulate_meta_gradient", "meta_gradient"]
@@ -50,34 +50,36 @@ ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
 
 def meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable, K: int,
                   alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
-                  hvp: str = "auto", vmap_tasks: bool = False, group: Any = None,
-                  **options: Any) -> tuple[torch.Tensor, float]:
+                  hvp: str = "auto", memory: str = "fast", vmap_tasks: bool = False,
+                  group: Any = None, **options: Any) -> tuple[torch.Tensor, float]:
     """The mean over ``tasks`` (``(support, query)`` pairs) of the chosen estimate, as a flat vector
     over the adapted parameters in the order of ``model.named_parameters()``, and the mean
     validation loss at phi^K.
 
     ``estimator`` is a name in :data:`ESTIMATORS`, ``"maml_autograd"``, or a function
     ``(trajectory, **options) -> tensor``; ``options`` are its arguments (``L=2``, ``chunk_size=1``),
-    checked against its signature before any task runs. ``vmap_tasks=True`` computes all tasks at
+    checked against its signature before any task runs. ``hvp`` and ``memory`` are those of
+    :meth:`Trajectory.from_model <estimators.Trajectory.from_model>` (``memory="flat"`` holds one
+    gradient graph at a time instead of K). ``vmap_tasks=True`` computes all tasks at
     once with ``torch.func.vmap`` (see :func:`_vmapped_sum` for what that requires); the default is
     one task at a time. ``group`` (a ``torch.distributed`` process group; every rank of it calls
     this with its own tasks) makes the mean one over the tasks of all ranks, by an all-reduce.
     """
-    mean = _meta_batch_mean(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, group,
-                            options)
+    mean = _meta_batch_mean(model, loss_fn, tasks, _InnerLoop(K, alpha, hvp, memory),
+                            estimator, vmap_tasks, group, options)
     return mean.vec, mean.loss
 
 
 def accumulate_meta_gradient(model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], tasks: Iterable,
                              K: int, alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
-                             hvp: str = "auto", vmap_tasks: bool = False, group: Any = None,
-                             **options: Any) -> float:
+                             hvp: str = "auto", memory: str = "fast", vmap_tasks: bool = False,
+                             group: Any = None, **options: Any) -> float:
     """Add the meta-batch mean estimate (see :func:`meta_gradient`) to the ``.grad`` of every
     adapted parameter (creating it if None), so that any ``torch.optim`` optimizer can step.
     Parameters that do not require grad are left alone. Returns the mean validation loss at
     phi^K over the tasks (of all ranks of ``group``)."""
-    mean = _meta_batch_mean(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, group,
-                            options)
+    mean = _meta_batch_mean(model, loss_fn, tasks, _InnerLoop(K, alpha, hvp, memory),
+                            estimator, vmap_tasks, group, options)
     named = dict(model.named_parameters())
     with torch.no_grad():
         for name, part in unflatten(mean.vec, mean.names, mean.shapes).items():
@@ -107,26 +109,23 @@ class MetaObjective(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable[..., torch.Tensor], K: int,
                  alpha: float, estimator: str | Callable[..., torch.Tensor] = "binom", *,
-                 hvp: str = "auto", vmap_tasks: bool = False, **options: Any) -> None:
+                 hvp: str = "auto", memory: str = "fast", vmap_tasks: bool = False,
+                 **options: Any) -> None:
         super().__init__()
         if not isinstance(model, torch.nn.Module):
             raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
         self.model = model
         self.loss_fn = _check_loss_fn(loss_fn)
-        self.K = check_int("K", K, 1)
-        self.alpha = check_positive("alpha", alpha)
-        if hvp not in HVP_MODES:
-            raise EstimatorInputError(f"hvp={hvp!r} must be one of {', '.join(HVP_MODES)}")
+        self.inner = _InnerLoop(K, alpha, hvp, memory).checked()
+        self.K, self.alpha, self.hvp, self.memory = (self.inner.K, self.inner.alpha, hvp, memory)
         self.estimator = estimator
-        self.hvp = hvp
         self.vmap_tasks = vmap_tasks
         self.options = options
         _resolve(estimator, options, vmap_tasks)
 
     def forward(self, tasks: Iterable) -> torch.Tensor:
         ddp = distributed.active_ddp()
-        args = (self.model, self.loss_fn, tasks, self.K, self.alpha, self.estimator, self.hvp,
-                self.vmap_tasks)
+        args = (self.model, self.loss_fn, tasks, self.inner, self.estimator, self.vmap_tasks)
         if ddp is None:
             mean = _meta_batch_mean(*args, None, self.options)
             return _surrogate(self.model, mean)
@@ -138,6 +137,26 @@ class MetaObjective(torch.nn.Module):
 
 
 # -- the meta-batch --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _InnerLoop:
+    """How each task's trajectory is made: K steps of size alpha, HVPs in mode ``hvp``, what is
+    kept between them per ``memory`` (:meth:`Trajectory.from_model`)."""
+
+    K: int
+    alpha: float
+    hvp: str
+    memory: str
+
+    def checked(self) -> _InnerLoop:
+        """This, validated (an input error otherwise)."""
+        if self.hvp not in HVP_MODES:
+            raise EstimatorInputError(f"hvp={self.hvp!r} must be one of {', '.join(HVP_MODES)}")
+        if self.memory not in MEMORY_MODES:
+            raise EstimatorInputError(f"memory={self.memory!r} must be one of "
+                                      f"{', '.join(MEMORY_MODES)}")
+        return _InnerLoop(check_int("K", self.K, 1), check_positive("alpha", self.alpha), self.hvp,
+                          self.memory)
 
 @dataclass
 class _Sum:
@@ -169,17 +188,17 @@ class _Mean:
     shapes: list[torch.Size]
 
 
-def _meta_batch_mean(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, group,
+def _meta_batch_mean(model, loss_fn, tasks, inner: _InnerLoop, estimator, vmap_tasks, group,
                      options) -> _Mean:
     """The mean estimate and loss over ``tasks`` (and over every rank of ``group`` if given)."""
     if group is None:
-        part, failure = _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks,
-                                 options, catch=False)
+        part, failure = _try_sum(model, loss_fn, tasks, inner, estimator, vmap_tasks, options,
+                                 catch=False)
         if part.n == 0:
             raise EstimatorInputError("tasks is empty: need at least one (support, query) pair")
         return part.mean(part.loss_sum / part.n, part.n)
     distributed.check_group(group)
-    part, failure = _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, options)
+    part, failure = _try_sum(model, loss_fn, tasks, inner, estimator, vmap_tasks, options)
     counts = distributed.union_counts(part.n, part.loss_sum, part.d, failure, group,
                                       _device(model))
     assert part.total is not None  # union_counts raised on every rank if one had no task
@@ -187,7 +206,7 @@ def _meta_batch_mean(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks
     return part.mean(counts.loss_sum / counts.n, counts.n, total)
 
 
-def _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, options, *,
+def _try_sum(model, loss_fn, tasks, inner: _InnerLoop, estimator, vmap_tasks, options, *,
              catch: bool = True) -> tuple[_Sum, BaseException | None]:
     """The sums over ``tasks``; with ``catch``, a failure is returned (with empty sums) rather
     than raised, so that a distributed caller can tell the other ranks before raising it."""
@@ -195,31 +214,34 @@ def _try_sum(model, loss_fn, tasks, K, alpha, estimator, hvp, vmap_tasks, option
         if not isinstance(model, torch.nn.Module):
             raise EstimatorInputError(f"model={type(model).__name__} must be a torch.nn.Module")
         _check_loss_fn(loss_fn)
+        inner = inner.checked()
         tasks = _task_list(tasks)
         if not tasks:
             return _Sum(None, 0.0, 0), None
         fn, label = _resolve(estimator, options, vmap_tasks)
         if vmap_tasks:
-            return _vmapped_sum(model, loss_fn, tasks, K, alpha, fn, label, hvp, options), None
-        return _sequential_sum(model, loss_fn, tasks, K, alpha, fn, label, hvp, options), None
+            return _vmapped_sum(model, loss_fn, tasks, inner, fn, label, options), None
+        return _sequential_sum(model, loss_fn, tasks, inner, fn, label, options), None
     except Exception as exc:
         if not catch:
             raise
         return _Sum(None, 0.0, 0), exc
 
 
-def _sequential_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str,
+def _sequential_sum(model, loss_fn, tasks: list, inner: _InnerLoop, fn, label: str,
                     options: dict) -> _Sum:
     total, loss_sum, names, shapes = None, 0.0, None, None
     for task in tasks:
         support, query = _check_task(task)
         if fn is None:  # maml_autograd: no trajectory; it covers the adapted parameters
-            est, loss = maml_autograd(model, loss_fn, support, query, K, alpha, return_loss=True)
+            est, loss = maml_autograd(model, loss_fn, support, query, inner.K, inner.alpha,
+                                      return_loss=True)
             named = adapted_parameters(model)
             names, shapes = [n for n, _ in named], [p.shape for _, p in named]
             est = _check_estimate(est, label, sum(math.prod(s) for s in shapes), est.dtype, est.device)
         else:
-            traj = Trajectory.from_model(model, loss_fn, support, query, K, alpha, hvp=hvp)
+            traj = Trajectory.from_model(model, loss_fn, support, query, inner.K, inner.alpha,
+                                         hvp=inner.hvp, memory=inner.memory)
             est = _check_estimate(fn(traj, **options), label, traj.d, traj.g.dtype, traj.g.device)
             loss, names, shapes = traj.val_loss, traj.names, traj.shapes
         _check_finite(est, label)
@@ -228,7 +250,7 @@ def _sequential_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: 
     return _Sum(total, loss_sum, len(tasks), names, shapes)
 
 
-def _vmapped_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str,
+def _vmapped_sum(model, loss_fn, tasks: list, inner: _InnerLoop, fn, label: str,
                  options: dict) -> _Sum:
     """All tasks at once: the supports (and the queries) are stacked and the whole computation,
     inner loop and estimator, runs under ``torch.func.vmap`` over tasks.
@@ -238,7 +260,7 @@ def _vmapped_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str
     an estimator without data-dependent control flow (not "imaml", whose CG stops on a zero
     residual, nor "maml_autograd"). A non-finite estimate (a diverging inner loop) raises.
     """
-    hvp = "reverse" if hvp == "auto" else hvp
+    hvp = "reverse" if inner.hvp == "auto" else inner.hvp
     if hvp not in ("forward", "reverse"):
         raise EstimatorInputError(f"hvp={hvp!r} cannot run with vmap_tasks=True: need 'forward', "
                                   "'reverse' or 'auto'")
@@ -256,7 +278,8 @@ def _vmapped_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str
     covered: dict[str, Any] = {}
 
     def one_task(x_s, y_s, x_q, y_q):
-        traj = Trajectory._from_model(model, loss_fn, (x_s, y_s), (x_q, y_q), K, alpha, hvp)
+        traj = Trajectory._from_model(model, loss_fn, (x_s, y_s), (x_q, y_q), inner.K, inner.alpha,
+                                      hvp, memory=inner.memory)
         covered.update(names=traj.names, shapes=traj.shapes)
         # dtype, device and shape are known under vmap; finiteness is checked on the stack below
         return _check_estimate(fn(traj, **options), label, traj.d, traj.g.dtype,
@@ -264,7 +287,8 @@ def _vmapped_sum(model, loss_fn, tasks: list, K, alpha, fn, label: str, hvp: str
 
     estimates, losses = vmap(one_task)(*stacked)
     if not bool(torch.isfinite(estimates).all()):
-        raise EstimatorInputError(f"non-finite meta-gradient estimate with K={K}, alpha={alpha}: "
+        raise EstimatorInputError(f"non-finite meta-gradient estimate with K={inner.K}, "
+                                  f"alpha={inner.alpha}: "
                                   "the inner loop diverged; need a smaller alpha or K")
     return _Sum(estimates.sum(0), float(losses.sum()), len(tasks), covered["names"],
                 covered["shapes"])

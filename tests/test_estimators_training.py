@@ -71,6 +71,30 @@ def test_meta_objective_backward_is_accumulate_meta_gradient_exactly(estimator, 
         assert float((flat - truth).norm() / truth.norm()) < 1e-10
 
 
+@pytest.mark.parametrize("hvp", ["auto", "graph", "reverse"])
+def test_memory_reaches_every_trajectory_and_flat_gives_the_maml_meta_gradient(hvp, monkeypatch):
+    """memory="flat" (one gradient graph at a time) through all three entry points: every task's
+    trajectory is built with it, and binom(L = K) = MAML equals autograd through the unrolled loop."""
+    from estimators import Trajectory
+    seen, original = [], Trajectory.from_model.__func__
+
+    def spy(cls, *args, **kwargs):
+        seen.append(kwargs.get("memory"))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Trajectory, "from_model", classmethod(spy))
+    batch = tasks()
+    truth = sum(maml_autograd(make_model(), mse, s, q, K, ALPHA) for s, q in batch) / len(batch)
+    vec, _ = meta_gradient(make_model(), mse, batch, K, ALPHA, "binom", L=K, hvp=hvp, memory="flat")
+    a, b = make_model(), make_model()
+    accumulate_meta_gradient(a, mse, batch, K, ALPHA, "binom", L=K, hvp=hvp, memory="flat")
+    MetaObjective(b, mse, K, ALPHA, "binom", L=K, hvp=hvp, memory="flat")(batch).backward()
+    assert seen == ["flat"] * 3 * len(batch)
+    for flat in (vec, torch.cat([p.grad.reshape(-1) for p in a.parameters()]),
+                 torch.cat([p.grad.reshape(-1) for p in b.parameters()])):
+        assert float((flat - truth).norm() / truth.norm()) < 1e-12
+
+
 def test_frozen_parameters_get_no_grad_and_do_not_move():
     for use_objective in (False, True):
         model = make_model()
@@ -163,6 +187,12 @@ def test_a_bad_estimate_is_an_input_error_and_never_reaches_grad(path, case):
     (lambda m, t: MetaObjective(m, mse, K, ALPHA, "binom"), "missing a required argument: 'L'"),
     (lambda m, t: MetaObjective(m, mse, K, 0.0, "fo"), "alpha=0.0 must be finite and > 0"),
     (lambda m, t: MetaObjective(m, mse, K, ALPHA, "fo", hvp="fast"), "hvp='fast' must be one of"),
+    (lambda m, t: MetaObjective(m, mse, K, ALPHA, "fo", memory="low"),
+     "memory='low' must be one of fast, flat"),
+    (lambda m, t: meta_gradient(m, mse, t, K, ALPHA, "fo", memory=None),
+     "memory=None must be one of fast, flat"),
+    (lambda m, t: accumulate_meta_gradient(m, mse, t, K, ALPHA, "fo", memory="flat", hvp="graphs"),
+     "hvp='graphs' must be one of"),
     (lambda m, t: MetaObjective(m, mse, K, ALPHA, "imaml", lam=1.0, steps=1, vmap_tasks=True),
      "estimator='imaml' cannot run with vmap_tasks=True"),
     (lambda m, t: meta_gradient(m, mse, t, K, ALPHA, "fo", group="world"),

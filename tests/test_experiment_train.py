@@ -43,9 +43,18 @@ def _curves(result) -> dict:
             for n, c in result.curves.items()}
 
 
-def test_the_curve_is_that_of_a_loop_written_with_accumulate_meta_gradient():
-    config = TrainConfig(**{**TINY, "estimators": ("binom",)})
+@pytest.mark.parametrize("hvp, memory", [("loop", "fast"), ("graph", "flat")])
+def test_the_curve_is_that_of_a_loop_written_with_accumulate_meta_gradient(hvp, memory, monkeypatch):
+    config = TrainConfig(**{**TINY, "estimators": ("binom",), "hvp": hvp, "memory": memory})
+    seen, original = set(), estimators.Trajectory.from_model.__func__
+
+    def spy(cls, *args, **kwargs):
+        seen.add((kwargs.get("hvp"), kwargs.get("memory")))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(estimators.Trajectory, "from_model", classmethod(spy))
     curve = train.run(config, progress=False).curves["binom1"]
+    assert seen == {(hvp, memory)}  # the trajectory of every task of every meta-batch
     model = sinusoid.mlp(config.seed)  # Appendix C.1's network, from the seed
     opt = torch.optim.Adam(model.parameters(), lr=config.beta)
     cfg = sinusoid.SinusoidConfig(tasks=config.eval_tasks, batch_L=0)
@@ -56,7 +65,7 @@ def test_the_curve_is_that_of_a_loop_written_with_accumulate_meta_gradient():
         tasks = sinusoid.sample_tasks(train._generator(config.seed, 0, i), cfg)
         opt.zero_grad()
         estimators.accumulate_meta_gradient(model, sinusoid.mse, tasks, config.K, config.alpha,
-                                            "binom", L=1, hvp=config.hvp)
+                                            "binom", L=1, hvp=config.hvp, memory=config.memory)
         opt.step()
         if i % config.every == 0:
             losses.append(train.meta_test(model, sinusoid.mse, held_out, config.K, config.alpha)[0])
@@ -248,6 +257,7 @@ def _bad_folder(tmp_path, what: str):
     (["--threads", "0"], "--threads 0"),
     (["--hvp", "auto"], "--hvp 'auto': must be one of " + ", ".join(train.FIXED_HVP)),
     (["--dtype", "float16"], "--dtype 'float16'"),
+    (["--memory", "low"], "--memory 'low': must be one of fast, flat"),
     (["--device", "tpu"], "--device 'tpu'"),
     (["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "cuda:99"],
      "--device cuda"),

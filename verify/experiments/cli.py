@@ -98,6 +98,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--imaml-steps", type=int, default=d.imaml_steps, dest="imaml_steps",
                    help=f"iMAML's conjugate-gradient steps (default {d.imaml_steps})")
     p.add_argument("--hvp", default=d.hvp, help=f"HVP mode: {', '.join(FIXED_HVP)} (default {d.hvp})")
+    p.add_argument("--memory", default=d.memory,
+                   help=f"what --hvp graph keeps: fast (every inner step's gradient graph) or flat "
+                        f"(one at a time) (default {d.memory})")
     p.add_argument("--images", metavar="DIR", default=None,
                    help="few-shot classification on DIR (one sub-folder of images per class; "
                         "train/ and test/ sub-folders for an explicit split) instead of sinusoids")
@@ -176,7 +179,7 @@ def _train(args) -> int:
         beta=args.beta,
         meta_batch=_default(args.meta_batch, IMAGE_META_BATCH if images else TrainConfig.meta_batch),
         seed=args.seed, eval_every=args.eval_every, eval_tasks=args.eval_tasks, lam=args.lam,
-        imaml_steps=args.imaml_steps, hvp=args.hvp, images=args.images, ways=args.ways,
+        imaml_steps=args.imaml_steps, hvp=args.hvp, memory=args.memory, images=args.images, ways=args.ways,
         shots=args.shots, queries=args.queries, image_size=args.image_size, device=args.device,
         dtype=args.dtype or ("float32" if images else "float64"),
         threads=default_threads(args.workers) if args.threads is None else args.threads)

@@ -78,7 +78,8 @@ class TrainConfig:
     alpha H), ``imaml_steps`` its conjugate-gradient steps. ``eval_every`` None: iterations / 20.
     ``hvp`` is fixed (see the module docstring); "loop" (sequential double-backward HVPs) is the
     fastest in total for the small MLP, though it computes binom's batched stages one HVP at a
-    time ("reverse" vmaps them).
+    time ("reverse" vmaps them). ``memory`` ("fast" or "flat") is what ``hvp="graph"`` keeps
+    between HVPs (:meth:`estimators.Trajectory.from_model`); the other modes keep no graph.
     """
 
     iterations: int = 160
@@ -94,6 +95,7 @@ class TrainConfig:
     lam: float | None = None
     imaml_steps: int = 5
     hvp: str = "loop"
+    memory: str = "fast"
     images: str | None = None
     ways: int = 5
     shots: int = 1
@@ -152,6 +154,9 @@ class TrainConfig:
         if self.hvp not in FIXED_HVP:
             raise ValueError(f"--hvp {self.hvp!r}: must be one of {', '.join(FIXED_HVP)} (not auto: "
                              "its timed choice can change the last bits between runs)")
+        if self.memory not in estimators.MEMORY_MODES:
+            raise ValueError(f"--memory {self.memory!r}: must be one of "
+                             f"{', '.join(estimators.MEMORY_MODES)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"--dtype {self.dtype!r}: must be one of {', '.join(DTYPES)}")
         check_device(self.device)
@@ -390,7 +395,7 @@ def _train_one(source, config: TrainConfig, name: str, estimator: str, options: 
     device = torch.device(config.device)
     model = source.model().to(device)
     objective = estimators.MetaObjective(model, source.loss_fn, config.K, config.alpha, estimator,
-                                         hvp=config.hvp, **options)
+                                         hvp=config.hvp, memory=config.memory, **options)
     net: torch.nn.Module = objective
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
