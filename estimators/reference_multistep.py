@@ -88,25 +88,88 @@ class PolynomialLoss:
     """``l(x) = sum_m coef_m prod_i x_i^(m_i)`` in d variables with rational coefficients.
 
     ``terms`` maps exponent tuples (length d) to coefficients (ints, Fractions or 'p/q').
+    Polynomials of the same d add, subtract and multiply (``+``, ``-``, ``*``, also with a rational
+    number), so that a loss can be built from :meth:`variable` and :meth:`constant`; ``p(x)`` is
+    ``p.value(x)``. Zero coefficients are dropped: ``p.terms`` is empty for the zero polynomial.
     """
 
     def __init__(self, terms: Mapping[tuple[int, ...], object], d: int) -> None:
         if not isinstance(d, int) or d < 1:
             raise ReferenceInputError(f"d={d!r} must be an integer >= 1")
-        self.d = d
-        self.terms: dict[tuple[int, ...], Fraction] = {}
+        exact: dict[tuple[int, ...], Fraction] = {}
         for m, coef in terms.items():
             m = tuple(m)
             if len(m) != d or any(not isinstance(e, int) or e < 0 for e in m):
                 raise ReferenceInputError(f"exponent {m!r} must be {d} integers >= 0")
-            c = _exact(f"coefficient of {m}", coef)
-            if c:
-                self.terms[m] = self.terms.get(m, Fraction(0)) + c
+            exact[m] = exact.get(m, Fraction(0)) + _exact(f"coefficient of {m}", coef)
+        self._set(exact, d)
+
+    @classmethod
+    def _of(cls, terms: dict[tuple[int, ...], Fraction], d: int) -> PolynomialLoss:
+        """From terms that are already exact and well-formed (the arithmetic below)."""
+        out = cls.__new__(cls)
+        out._set(terms, d)
+        return out
+
+    def _set(self, terms: dict[tuple[int, ...], Fraction], d: int) -> None:
+        self.d = d
+        self.terms = {m: c for m, c in terms.items() if c}
         self._grad: list[PolynomialLoss] | None = None
+
+    @classmethod
+    def constant(cls, d: int, c: object) -> PolynomialLoss:
+        """The constant polynomial ``c`` in d variables."""
+        return cls({(0,) * d: c}, d)
+
+    @classmethod
+    def variable(cls, d: int, i: int) -> PolynomialLoss:
+        """The polynomial ``x_i`` in d variables (0 <= i < d)."""
+        if not isinstance(i, int) or not 0 <= i < d:
+            raise ReferenceInputError(f"variable index {i!r} must be an integer in 0..{d - 1}")
+        return cls({tuple(int(k == i) for k in range(d)): 1}, d)
 
     @property
     def degree(self) -> int:
         return max((sum(m) for m in self.terms), default=0)
+
+    def _coerce(self, other: object) -> PolynomialLoss:
+        if isinstance(other, PolynomialLoss):
+            if other.d != self.d:
+                raise ReferenceInputError(f"polynomials in {self.d} and {other.d} variables: need "
+                                          "the same d")
+            return other
+        c = other if type(other) is Fraction else _exact("term", other)
+        return PolynomialLoss._of({(0,) * self.d: c}, self.d)
+
+    def __add__(self, other: object) -> PolynomialLoss:
+        out = dict(self.terms)
+        for m, c in self._coerce(other).terms.items():
+            out[m] = out.get(m, Fraction(0)) + c
+        return PolynomialLoss._of(out, self.d)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> PolynomialLoss:
+        return PolynomialLoss._of({m: -c for m, c in self.terms.items()}, self.d)
+
+    def __sub__(self, other: object) -> PolynomialLoss:
+        return self + (-self._coerce(other))
+
+    def __rsub__(self, other: object) -> PolynomialLoss:
+        return self._coerce(other) + (-self)
+
+    def __mul__(self, other: object) -> PolynomialLoss:
+        if not isinstance(other, PolynomialLoss):
+            c = other if type(other) is Fraction else _exact("factor", other)
+            return PolynomialLoss._of({m: c * v for m, v in self.terms.items()}, self.d)
+        out: dict[tuple[int, ...], Fraction] = {}
+        for m1, c1 in self.terms.items():
+            for m2, c2 in self._coerce(other).terms.items():
+                m = tuple(a + b for a, b in zip(m1, m2))
+                out[m] = out.get(m, Fraction(0)) + c1 * c2
+        return PolynomialLoss._of(out, self.d)
+
+    __rmul__ = __mul__
 
     def partial(self, i: int) -> PolynomialLoss:
         """The polynomial d l / d x_i."""
@@ -114,11 +177,11 @@ class PolynomialLoss:
         for m, c in self.terms.items():
             if m[i]:
                 out[m[:i] + (m[i] - 1,) + m[i + 1:]] = c * m[i]
-        return PolynomialLoss(out, self.d)
+        return PolynomialLoss._of(out, self.d)
 
     def value(self, x: Any) -> Any:
         """``l(x)`` for a length-d sequence of rationals or :class:`Dual` numbers."""
-        total: Any = 0
+        total: Any = Fraction(0)
         for m, c in self.terms.items():
             t = c
             for xi, e in zip(x, m):
@@ -126,6 +189,8 @@ class PolynomialLoss:
                     t = t * xi ** e
             total = total + t
         return total
+
+    __call__ = value
 
     def gradient(self, x: Any) -> np.ndarray:
         if self._grad is None:

@@ -11,6 +11,7 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,6 +79,26 @@ def test_three_routes_to_the_meta_gradient_agree_exactly(trn, val, theta, N):
         assert (unrolled == ref.meta_gradient_symbolic(trn, val, theta, F(1, 4), N)).all()
 
 
+def _sympy(p: ref.PolynomialLoss, xs):
+    return sum((sp.Rational(c.numerator, c.denominator) * sp.prod([x ** e for x, e in zip(xs, m)])
+                for m, c in p.terms.items()), sp.Integer(0))
+
+
+@settings(max_examples=20)
+@given(polynomials(), polynomials(), st.fractions(-2, 2, max_denominator=5))
+def test_polynomial_arithmetic_is_sympys(p, q, c):
+    """+, -, * (with polynomials and rationals), partial and value against SymPy's expansion."""
+    xs = sp.symbols("x0:2")
+    got = p * q - c * p + 2 - q * F(1, 3) + (-p)
+    expected = sp.Poly(sp.expand(_sympy(p, xs) * _sympy(q, xs) - c * _sympy(p, xs) + 2
+                                 - _sympy(q, xs) / 3 - _sympy(p, xs)), *xs)
+    assert got.terms == {m: F(int(v.p), int(v.q)) for m, v in expected.terms()}
+    assert (p - p).terms == {} and (1 - p).terms == (-(p - 1)).terms
+    assert got.partial(1).terms == {m: F(int(v.p), int(v.q)) for m, v in expected.diff(xs[1]).terms()
+                                    if v}
+    assert got([F(1, 3), F(-2)]) == expected.eval({xs[0]: sp.Rational(1, 3), xs[1]: -2})
+
+
 def test_the_product_order_matters_on_the_witness():
     w = json.loads((WITNESSES / "ji2022.eq3.reversed.json").read_text())["case"]
     trn, p = J._poly(J.case_from_json(w["trn"])), J.case_from_json(w["params"])
@@ -111,6 +132,9 @@ def test_resampling_reference_reduces_to_the_finite_sum_meta_gradient():
     (lambda: ref.RidgeLoss([[1, 2], [0, 1]], [0, 0], [1, 0], 1, -1, 1), "A must be symmetric"),
     (lambda: ref.RidgeLoss([[1]], [0], [1], 1, F(1, 2), 1), "need lo <= 0 <= hi"),
     (lambda: ref.PolynomialLoss({(1,): 1}, 2), "exponent (1,) must be 2 integers"),
+    (lambda: TRN * 0.5, "factor=0.5 must be an int, a Fraction or a 'p/q' string"),
+    (lambda: TRN + ref.PolynomialLoss.variable(3, 0), "polynomials in 2 and 3 variables"),
+    (lambda: ref.PolynomialLoss.variable(2, 2), "variable index 2 must be an integer in 0..1"),
     (lambda: ref.resampling_meta_gradient([TRN], [TRN, TRN], VAL, THETA, ALPHA), "need N=1"),
 ])
 def test_reference_bad_input(call, message):

@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 
 import bounds
 from estimators import reference_bayes as rb
+from estimators.reference_multistep import PolynomialLoss as Poly
 
 from ..checks import ExactCheck, plain_from_json, plain_to_json
 from ..rationals import det, is_psd
@@ -126,68 +127,6 @@ def _negative_direction(H):
 # the polynomial model family
 
 
-class _Poly:
-    """An exact polynomial in n variables: {exponent tuple: Fraction}. Evaluates on Fractions or Duals."""
-
-    __slots__ = ("n", "terms")
-
-    def __init__(self, n: int, terms=None):
-        self.n = n
-        self.terms = {e: c for e, c in (terms or {}).items() if c != 0}
-
-    @classmethod
-    def constant(cls, n, c):
-        return cls(n, {(0,) * n: F(c)})
-
-    @classmethod
-    def variable(cls, n, i):
-        return cls(n, {tuple(int(k == i) for k in range(n)): F(1)})
-
-    def __add__(self, o):
-        o = o if isinstance(o, _Poly) else _Poly.constant(self.n, o)
-        out = dict(self.terms)
-        for e, c in o.terms.items():
-            out[e] = out.get(e, F(0)) + c
-        return _Poly(self.n, out)
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        return _Poly(self.n, {e: -c for e, c in self.terms.items()})
-
-    def __sub__(self, o):
-        return self + (-o if isinstance(o, _Poly) else _Poly.constant(self.n, -F(o)))
-
-    def __mul__(self, o):
-        if not isinstance(o, _Poly):
-            return _Poly(self.n, {e: c * o for e, c in self.terms.items()})
-        out = {}
-        for e1, c1 in self.terms.items():
-            for e2, c2 in o.terms.items():
-                e = tuple(a + b for a, b in zip(e1, e2))
-                out[e] = out.get(e, F(0)) + c1 * c2
-        return _Poly(self.n, out)
-
-    __rmul__ = __mul__
-
-    def diff(self, i: int) -> _Poly:
-        out = {}
-        for e, c in self.terms.items():
-            if e[i]:
-                out[e[:i] + (e[i] - 1,) + e[i + 1:]] = c * e[i]
-        return _Poly(self.n, out)
-
-    def __call__(self, x):
-        total = F(0)
-        for exps, c in self.terms.items():
-            term = c
-            for xi, k in zip(x, exps):
-                if k:
-                    term = term * xi ** k
-            total = total + term
-        return total
-
-
 def _rational(x: Fraction):
     return sp.Rational(x.numerator, x.denominator)
 
@@ -198,24 +137,25 @@ def _fraction(x) -> Fraction:
     return F(int(x.p), int(x.q))
 
 
-def _heat(f: _Poly, d: int) -> _Poly:
+def _heat(f: Poly, d: int) -> Poly:
     """E f(m + diag(sqrt s) z), z ~ N(0, I): sum_k (sum_i s_i d^2/dm_i^2 / 2)^k f / k! (exact for
     polynomials). ``f`` is a polynomial in the 2d variables (m, s) that does not depend on s."""
-    out, term, k = _Poly(2 * d), f, 0
+    out, term, k = Poly({}, 2 * d), f, 0
     while term.terms:
         out = out + term * F(1, math.factorial(k))
-        term = sum((_Poly.variable(2 * d, d + i) * term.diff(i).diff(i) for i in range(d)), _Poly(2 * d)) * F(1, 2)
+        term = sum((Poly.variable(2 * d, d + i) * term.partial(i).partial(i) for i in range(d)),
+                   Poly({}, 2 * d)) * F(1, 2)
         k += 1
     return out
 
 
-def _nll(samples, sigma2, d, n) -> _Poly:
+def _nll(samples, sigma2, d, n) -> Poly:
     """sum_n (y_n - a_n^T t - t^T B_n t)^2 / (2 sigma2), t the first d of n variables."""
-    t = [_Poly.variable(n, i) for i in range(d)]
-    total = _Poly(n)
+    t = [Poly.variable(n, i) for i in range(d)]
+    total = Poly({}, n)
     for a, B, y in zip(samples["a"], samples["B"], samples["y"]):
-        h = sum((t[i] * F(a[i]) for i in range(d)), _Poly(n))
-        h = h + sum((t[i] * t[j] * F(B[i][j]) for i in range(d) for j in range(d)), _Poly(n))
+        h = sum((t[i] * F(a[i]) for i in range(d)), Poly({}, n))
+        h = h + sum((t[i] * t[j] * F(B[i][j]) for i in range(d) for j in range(d)), Poly({}, n))
         r = h - F(y)
         total = total + r * r
     return total * (1 / (2 * F(sigma2)))
@@ -268,7 +208,7 @@ class _Model:
     kappa: Fraction
     tr_grad: list
     tr_hess: list
-    val_nll: _Poly
+    val_nll: Poly
     val_grad: list
     f_grad: list
     f_hess: list
@@ -306,12 +246,12 @@ def _build(key) -> _Model:
     f = _nll(samples["train"], model["sigma2"], d, d)
     ltr = _heat(_nll(samples["train"], model["sigma2"], d, 2 * d), d)
     lval = _heat(_nll(samples["val"], model["sigma2"], d, 2 * d), d)
-    tr_grad = [ltr.diff(i) for i in range(2 * d)]
-    f_grad = [f.diff(i) for i in range(d)]
+    tr_grad = [ltr.partial(i) for i in range(2 * d)]
+    f_grad = [f.partial(i) for i in range(d)]
     return _Model(d=d, kappa=F(model["kappa"]), tr_grad=tr_grad,
-                  tr_hess=[[g.diff(j) for j in range(2 * d)] for g in tr_grad],
-                  val_nll=lval, val_grad=[lval.diff(i) for i in range(2 * d)],
-                  f_grad=f_grad, f_hess=[[g.diff(j) for j in range(d)] for g in f_grad])
+                  tr_hess=[[g.partial(j) for j in range(2 * d)] for g in tr_grad],
+                  val_nll=lval, val_grad=[lval.partial(i) for i in range(2 * d)],
+                  f_grad=f_grad, f_hess=[[g.partial(j) for j in range(d)] for g in f_grad])
 
 
 def _model(model: dict) -> _Model:
