@@ -76,7 +76,9 @@ for _doc, _cmds, _why in [
      SLOW),
     ("docs/tightness.md", ["binomgbml tightness --replay witnesses/tightness/*.json",
                            "binomgbml diagnose mytask:make_task --K 5 --alpha 0.01"], PLACEHOLDER),
-    ("docs/verify.md", ["binomgbml check-estimator mymod:my_cg --claim imaml.cg --steps 2"], PLACEHOLDER),
+    ("docs/verify.md", ["binomgbml check-estimator mymod:my_cg --claim imaml.cg --steps 2",
+                        "binomgbml check-estimator mymod:my_cg --replay witnesses/check-imaml.cg.json"],
+     PLACEHOLDER),
 ]:
     for _cmd in _cmds:
         SKIPPED_COMMANDS[(_doc, _cmd)] = _why

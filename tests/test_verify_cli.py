@@ -7,6 +7,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import binomgbml
@@ -305,3 +306,57 @@ def test_replay_of_a_related_witness_outside_its_assumptions_exits_2(capsys, tmp
     path.write_text(json.dumps(w))
     status, _, err = _run(capsys, "verify", "--replay", str(path))
     assert status == 2 and "the ibaml.eq20b witness cannot be replayed" in err
+
+
+IMPLICIT_MODULE = '''
+import estimators
+
+def first_order(traj, lam):          # claims the implicit meta-gradient, returns g
+    return traj.g
+
+def cg_one_step(traj, lam, steps):   # claims `steps` CG iterations, takes one
+    return estimators.imaml_cg(traj, lam, 1).x
+
+def cg(traj, lam, steps):
+    return estimators.imaml_cg(traj, lam, steps).x
+'''
+
+
+def test_an_implicit_claims_witness_is_saved_and_replays(capsys, tmp_path, monkeypatch):
+    """A failing implicit-gradient claim writes a witness like the other claims; replaying it
+    re-runs the estimator on the saved case: violated for the wrong estimator, holds for the
+    toolkit's, exit 2 when the witness is outside the claim."""
+    (tmp_path / "my_implicit.py").write_text(IMPLICIT_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for argv, wrong, right, file in [
+            (["--equals", "imaml"], "first_order", "estimators:imaml_exact", "check-imaml.exact.json"),
+            (["--claim", "imaml.cg", "--steps", "2"], "cg_one_step", "my_implicit:cg", "check-imaml.cg.json")]:
+        status, out, _ = _run(capsys, "check-estimator", f"my_implicit:{wrong}", *argv, "--examples", "30",
+                              "--out", str(tmp_path / "w"))
+        saved = tmp_path / "w" / file
+        assert status == 1 and f"witness saved to {saved}" in out, out
+        witness = json.loads(saved.read_text())
+        assert witness["estimator"] == f"my_implicit:{wrong}" and witness["x0"] == "g"
+        # the saved case is a real violation: the exact implicit gradient, independently
+        H, g, lam = (np.array(witness[k], dtype=float) for k in ("H_K", "g", "lam"))
+        exact = np.linalg.solve(np.eye(g.size) + H / lam, g)
+        assert np.linalg.norm(np.array(witness["estimate"]) - exact) == pytest.approx(witness["error"], rel=1e-9)
+        assert witness["error"] > witness["allowed"] > 0
+        status, out, _ = _run(capsys, "check-estimator", f"my_implicit:{wrong}", "--replay", str(saved))
+        assert status == 1 and "violated on the witness" in out, out
+        status, out, _ = _run(capsys, "check-estimator", right, "--replay", str(saved))
+        assert status == 0 and "holds on the witness" in out, out
+    witness = json.loads((tmp_path / "w" / "check-imaml.exact.json").read_text())
+    for change, fragment in [({"lam": -1.0}, "lam=-1.0 must be a positive finite number"),
+                             ({"H_K": [[-4.0]], "g": [1.0], "lam": 1.0}, "is not positive definite"),
+                             ({"H_K": [[1.0, 2.0], [0.0, 1.0]], "g": [1.0, 1.0]}, "H_K is not symmetric"),
+                             ({"x0": "one"}, "x0='one'"), ({"g": [1.0, 2.0, 3.0, 4.0]}, "need a finite d x d")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({**witness, **change}))
+        status, _, err = _run(capsys, "check-estimator", "estimators:imaml_exact", "--replay", str(bad))
+        assert status == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+    del witness["steps"]
+    (tmp_path / "bad.json").write_text(json.dumps(witness))
+    status, _, err = _run(capsys, "check-estimator", "estimators:imaml_exact", "--replay", str(tmp_path / "bad.json"))
+    assert status == 2 and "witness has no 'steps'" in err

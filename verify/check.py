@@ -13,7 +13,8 @@ may claim ``equals="imaml"``: the exact implicit meta-gradient (I + H^K/lam)^{-1
 ``estimators.reference_implicit`` in Fractions), or ``claim="imaml.cg"`` with ``steps=``: within the
 conjugate-gradient bound 2 sqrt(kappa) q^steps ||x0 - x*|| (the bound the footnote to iMAML's
 Theorem 2 relies on, read from ``bounds``) -- :data:`IMPLICIT_CLAIMS`, checked by
-:func:`verify.related.imaml.check_implicit_estimator`.
+:func:`verify.related.imaml.check_implicit_estimator`; their witnesses are saved and replayed
+like the others.
 
 Hypothesis draws trajectories (explicit Hessians, float64); for bound claims an adversarial search
 (L-BFGS-B over the Hessians and g, from several starts) follows. On failure an ``AssertionError``
@@ -303,7 +304,8 @@ def check_estimator(estimator: Callable, *, equals: str | Callable | None = None
         if len(implicit) != len(claims) + (equals is not None):
             raise VerifyInputError(f"implicit-gradient claims ({', '.join(implicit)}) take an estimator "
                                    "(Trajectory, lam[, steps]); do not mix them with claims of (Trajectory, L) estimators")
-        return _check_implicit(estimator, implicit, steps=steps, x0=x0, examples=examples, seed=seed)
+        return _check_implicit(estimator, implicit, steps=steps, x0=x0, examples=examples, seed=seed,
+                               out=out, name=name)
     if steps is not None or x0 != "g":
         raise VerifyInputError("steps= and x0= belong to the implicit-gradient claim 'imaml.cg'")
     problems = ([_Problem(estimator, equals=equals)] if equals is not None else []) + \
@@ -330,16 +332,30 @@ def check_estimator(estimator: Callable, *, equals: str | Callable | None = None
     return summary
 
 
-def _check_implicit(estimator: Callable, claims: list[str], *, steps, x0: str, examples: int, seed: int) -> dict:
+def _check_implicit(estimator: Callable, claims: list[str], *, steps, x0: str, examples: int, seed: int,
+                    out, name: str | None) -> dict:
     """The implicit-gradient claims (:data:`IMPLICIT_CLAIMS`) of ``estimator``: a summary, or
-    AssertionError with the shrunk counterexample (no witness file: the case is in the message)."""
-    from .related.imaml import check_implicit_estimator
+    AssertionError with the shrunk counterexample and a saved witness."""
+    from .related.imaml import ImplicitViolation, check_implicit_estimator
 
     if "imaml.cg" in claims:
         _integer("steps", steps, 0, " (the CG iterations the estimator is claimed to take)")
     if x0 not in ("g", "zero"):
         raise VerifyInputError(f"x0={x0!r} must be 'g' or 'zero' (where CG starts)")
+    summary: dict[str, Any] = {}
+    for claim in claims:
+        try:
+            summary.update(check_implicit_estimator(_implicit_caller(estimator, claim), claim=claim,
+                                                    steps=steps, x0=x0, examples=examples, seed=seed))
+        except ImplicitViolation as exc:
+            witness = dict(exc.witness, estimator=name) if name else exc.witness
+            raise AssertionError(f"{exc}\n  {_save(witness, out)}") from None
+    return summary
 
+
+def _implicit_caller(estimator: Callable, claim: str) -> Callable:
+    """``estimator`` with its own failures as :class:`EstimatorError` and what it returns checked
+    (:func:`_invalid`: a violation of ``claim``)."""
     def called(*args):
         try:
             value = estimator(*args)
@@ -349,13 +365,9 @@ def _check_implicit(estimator: Callable, claims: list[str], *, steps, x0: str, e
                                  f"lam={args[1]:.6g})") from exc
         why = _invalid(value, args[0].d)
         if why:
-            raise AssertionError(f"estimator violates {claims[0]}: the estimator {why}")
+            raise AssertionError(f"estimator violates {claim}: the estimator {why}")
         return value
-
-    summary: dict[str, Any] = {}
-    for claim in claims:
-        summary.update(check_implicit_estimator(called, claim=claim, steps=steps, x0=x0, examples=examples, seed=seed))
-    return summary
+    return called
 
 
 def _witness_arrays(witness: dict):
@@ -412,6 +424,17 @@ def replay_estimator_witness(estimator: Callable, witness: dict) -> tuple[bool, 
     if not isinstance(witness, dict):
         raise VerifyInputError(f"witness={witness!r:.60} must be a JSON object (a dict)")
     sid = str(witness.get("id"))
+    if sid in IMPLICIT_CLAIMS:
+        from .related.imaml import replay_implicit_witness
+
+        try:
+            return replay_implicit_witness(_implicit_caller(estimator, sid), witness)
+        except EstimatorError:
+            raise
+        except AssertionError as exc:  # what the estimator returned is no estimate
+            return True, str(exc)
+        except ValueError as exc:
+            raise VerifyInputError(str(exc)) from None
     if sid.startswith("equals:"):
         name = sid.split(":", 1)[1]
         if not name.startswith("reference "):

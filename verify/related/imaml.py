@@ -19,8 +19,9 @@ theta = phi* + grad L^(phi*) / lam makes phi* stationary for G(., theta), and G 
 makes it the unique minimiser Alg*(theta).
 
 :func:`check_implicit_estimator` (with :data:`IMPLICIT_CLAIMS`) is the comparison that
-``check_estimator`` will accept for implicit-gradient estimators: equal to the exact implicit
-meta-gradient, or within the conjugate-gradient bound the footnote to Theorem 2 relies on.
+``check_estimator`` accepts for implicit-gradient estimators: equal to the exact implicit
+meta-gradient, or within the conjugate-gradient bound the footnote to Theorem 2 relies on; a
+violation's witness replays with :func:`replay_implicit_witness`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from ..search import hypothesis_find
 from ..strategies import householder
 
 __all__ = [
-    "IMPLICIT_CLAIMS", "SmoothLoss", "check_implicit_estimator", "get", "implicit_claim_error", "statements",
+    "IMPLICIT_CLAIMS", "ImplicitViolation", "SmoothLoss", "check_implicit_estimator", "get",
+    "implicit_claim_error", "replay_implicit_witness", "statements",
 ]
 
 ONE, ZERO = Fraction(1), Fraction(0)
@@ -1112,37 +1114,91 @@ def implicit_claim_error(claim: str, estimate, H_K, g, lam, steps: int | None = 
     return bool(np.isfinite(error) and error <= allowed), error, allowed
 
 
-def check_implicit_estimator(estimator: Callable, *, claim: str, steps: int | None = None,
-                             x0: str = "g", examples: int = 50, seed: int = 0) -> dict:
-    """Property-test ``estimator(traj, lam)`` ("imaml.exact") or ``estimator(traj, lam, steps)``
-    ("imaml.cg") on Hypothesis cases (float64 Hessians H^K with I + H^K/lam positive definite,
-    d <= 3); AssertionError with the shrunk counterexample on a violation, else a summary."""
+class ImplicitViolation(AssertionError):
+    """An implicit-gradient claim that fails; ``witness`` is the shrunk case as a JSON object
+    (id, H_K, g, lam, steps, x0, estimate, error, allowed) that :func:`replay_implicit_witness`
+    re-runs."""
+
+    def __init__(self, witness: dict) -> None:
+        w = witness
+        super().__init__(f"estimator violates {w['id']} ({IMPLICIT_CLAIMS[w['id']]}): H_K = {w['H_K']}, "
+                         f"g = {w['g']}, lam = {w['lam']}, steps = {w['steps']}, x0 = {w['x0']}: "
+                         f"|error| = {w['error']:.6g} > allowed {w['allowed']:.6g}")
+        self.witness = witness
+
+
+def _implicit_case(estimator: Callable, claim: str, H, g, lam: float, steps: int | None,
+                   x0: str) -> dict:
+    """Run ``estimator`` on one case (a trajectory with H^K = H_K) and compare it
+    (:func:`implicit_claim_error`): the case as a witness, with ``ok``."""
     import torch
 
     from estimators import Trajectory
 
+    traj = Trajectory.from_hessians(H[None], g, 0.1, H_final=H)
+    estimate = estimator(traj, lam) if claim == "imaml.exact" else estimator(traj, lam, steps)
+    if isinstance(estimate, torch.Tensor):
+        estimate = estimate.detach().cpu().numpy()
+    ok, error, allowed = implicit_claim_error(claim, estimate, H, g, lam, steps, x0)
+    return {"id": claim, "H_K": H.tolist(), "g": g.tolist(), "lam": lam, "steps": steps, "x0": x0,
+            "estimate": np.asarray(estimate, dtype=float).tolist(), "error": error,
+            "allowed": allowed, "ok": ok}
+
+
+def check_implicit_estimator(estimator: Callable, *, claim: str, steps: int | None = None,
+                             x0: str = "g", examples: int = 50, seed: int = 0) -> dict:
+    """Property-test ``estimator(traj, lam)`` ("imaml.exact") or ``estimator(traj, lam, steps)``
+    ("imaml.cg") on Hypothesis cases (float64 Hessians H^K with I + H^K/lam positive definite,
+    d <= 3); :class:`ImplicitViolation` (an AssertionError) with the shrunk counterexample on a
+    violation, else a summary."""
     if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ValueError(f"steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
     state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
     def examine(case):
         H, g = (np.asarray(case[k], dtype=object).astype(float) for k in ("H_K", "g"))
-        lam = float(case["params"]["lam"])
-        traj = Trajectory.from_hessians(H[None], g, 0.1, H_final=H)
-        estimate = estimator(traj, lam) if claim == "imaml.exact" else estimator(traj, lam, steps)
-        if isinstance(estimate, torch.Tensor):
-            estimate = estimate.detach().cpu().numpy()
-        ok, error, allowed = implicit_claim_error(claim, estimate, H, g, lam, steps, x0)
-        state["max_ratio"] = max(state["max_ratio"], error / allowed if allowed else 0.0)
-        if ok:
-            return None
-        return {"id": claim, "H_K": H.tolist(), "g": g.tolist(), "lam": lam, "steps": steps,
-                "estimate": np.asarray(estimate, dtype=float).tolist(), "error": error, "allowed": allowed}
+        result = _implicit_case(estimator, claim, H, g, float(case["params"]["lam"]), steps, x0)
+        if result["allowed"]:
+            state["max_ratio"] = max(state["max_ratio"], result["error"] / result["allowed"])
+        return None if result.pop("ok") else result
 
     hypothesis_find(_cg_cases(), examine, examples=examples, seed=seed, state=state)
     if state["witness"] is not None:
-        w = state["witness"]
-        raise AssertionError(f"estimator violates {claim} ({IMPLICIT_CLAIMS[claim]}): H_K = {w['H_K']}, "
-                             f"g = {w['g']}, lam = {w['lam']}, steps = {w['steps']}: |error| = "
-                             f"{w['error']:.6g} > allowed {w['allowed']:.6g}")
+        raise ImplicitViolation(state["witness"])
     return {claim: {"examples": state["examples"], "max_ratio": state["max_ratio"]}}
+
+
+def replay_implicit_witness(estimator: Callable, witness: dict) -> tuple[bool, str]:
+    """Re-run ``estimator`` on a witness of :class:`ImplicitViolation`: (still violated?, one line).
+    A malformed witness, or one outside the claim (I + H_K/lam not positive definite, H_K not
+    symmetric), raises ValueError: it checks nothing."""
+    claim = witness.get("id")
+    if claim not in IMPLICIT_CLAIMS:
+        raise ValueError(f"witness id {claim!r} is not one of {', '.join(IMPLICIT_CLAIMS)}")
+    for key in ("H_K", "g", "lam", "steps", "x0"):
+        if key not in witness:
+            raise ValueError(f"witness has no {key!r} (an implicit-claim witness has id, H_K, g, lam, "
+                             "steps, x0)")
+    try:
+        H, g = np.array(witness["H_K"], dtype=float), np.array(witness["g"], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("witness H_K and g must be numeric arrays") from None
+    if g.ndim != 1 or H.shape != (g.size, g.size) or not (np.isfinite(H).all() and np.isfinite(g).all()):
+        raise ValueError(f"witness H_K of shape {H.shape} and g of shape {g.shape}: need a finite d x d "
+                         "matrix and a finite vector of length d")
+    if not np.array_equal(H, H.T):
+        raise ValueError("the witness is outside the claim: H_K is not symmetric")
+    lam, steps, x0 = witness["lam"], witness["steps"], witness["x0"]
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (np.isfinite(lam) and lam > 0):
+        raise ValueError(f"witness lam={lam!r} must be a positive finite number")
+    if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise ValueError(f"witness steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
+    if x0 not in ("g", "zero"):
+        raise ValueError(f"witness x0={x0!r} must be 'g' or 'zero'")
+    if np.linalg.eigvalsh(np.eye(g.size) + H / lam).min() <= 0:
+        raise ValueError(f"the witness is outside the claim: I + H_K/lam with lam={lam} is not "
+                         "positive definite")
+    result = _implicit_case(estimator, claim, H, g, float(lam), steps, x0)
+    ratio = result["error"] / result["allowed"] if result["allowed"] else float("inf")
+    return (not result["ok"]), (f"|error| = {result['error']:.6g}, allowed {result['allowed']:.6g} "
+                                f"(ratio {ratio:.6g})")
