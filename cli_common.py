@@ -89,28 +89,32 @@ def run_command(sub: str, func: Callable[[list[str]], int | None], argv: Sequenc
         return pipe_closed()
 
 
-#: how many times in a row Ctrl-C is put off (10 ms apart) before it is raised wherever it lands
+#: how many times in a row a Ctrl-C inside code run by exec/eval is put off (10 ms apart) before
+#: it is raised there
 _MAX_DEFERRALS = 100
 
 
 @contextlib.contextmanager
 def _interrupts_delivered():
     """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, except where raising it would go wrong;
-    there, SIGINT is sent again 10 ms later (at most :data:`_MAX_DEFERRALS` times in a row):
+    there, SIGINT is sent again 10 ms later:
 
     * inside code that the garbage collector runs (a gc callback such as Hypothesis' timer, a
-      ``__del__``), which would swallow it ("Exception ignored");
-    * inside code that ``exec`` or ``eval`` runs from a string (``dataclasses`` and
-      ``collections.namedtuple`` build their methods so, as a lazily imported module is loaded).
+      ``__del__``), which would swallow it ("Exception ignored"): put off until it lands
+      elsewhere;
+    * inside the top-level code that ``exec`` or ``eval`` runs from a string (``dataclasses`` and
+      ``collections.namedtuple`` build their methods so, as a lazily imported module is loaded):
       CPython records a KeyboardInterrupt that leaves such code as unhandled, and a program run
       with ``python -m`` then ends by SIGINT even though :func:`run_command` caught it and
-      returned 130.
+      returned 130. Put off at most :data:`_MAX_DEFERRALS` times in a row, then raised there.
+      (Functions that such code defines, like Hypothesis' test wrappers, run outside it.)
     """
     deferred = 0
 
     def handler(signum, frame):
         nonlocal deferred
-        if deferred < _MAX_DEFERRALS and _unsafe_to_raise(frame):
+        where = _unsafe_to_raise(frame)
+        if where == "gc" or (where == "exec" and deferred < _MAX_DEFERRALS):
             deferred += 1
             resend = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
             resend.daemon = True  # never holds up the exit
@@ -129,16 +133,19 @@ def _interrupts_delivered():
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
-def _unsafe_to_raise(frame) -> bool:
-    """Whether ``frame`` or a caller below :func:`run_command` is a gc callback, a ``__del__`` or
-    code run by ``exec``/``eval`` from a string (file name ``<string>``)."""
+def _unsafe_to_raise(frame) -> str | None:
+    """Where ``frame`` or a caller below :func:`run_command` runs: "gc" (a gc callback or a
+    ``__del__``), "exec" (the top-level code of ``exec``/``eval`` of a string: ``<module>`` in
+    file ``<string>``), or None."""
     callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    exec_code = False
     while frame is not None and frame.f_code is not run_command.__code__:
         code = frame.f_code
-        if code in callbacks or code.co_name == "__del__" or code.co_filename == "<string>":
-            return True
+        if code in callbacks or code.co_name == "__del__":
+            return "gc"
+        exec_code = exec_code or (code.co_filename == "<string>" and code.co_name == "<module>")
         frame = frame.f_back
-    return False
+    return "exec" if exec_code else None
 
 
 def flushed(status: int) -> int:

@@ -134,6 +134,33 @@ def _interrupted_run(tmp_path, body, form):
     return proc, time.monotonic() - start
 
 
+def test_where_a_ctrl_c_is_put_off():
+    """Only the top-level code of exec/eval of a string (and gc callbacks, __del__) puts Ctrl-C off;
+    a function that such code defined (Hypothesis wraps every test so) runs outside it."""
+    import sys
+
+    import cli_common
+
+    seen = {}
+
+    class Finalized:
+        def __del__(self):
+            seen["__del__"] = cli_common._unsafe_to_raise(sys._getframe())
+
+    def probe(argv):
+        here = lambda: cli_common._unsafe_to_raise(sys._getframe(1))  # noqa: E731
+        seen["plain"] = here()
+        namespace = {"here": here}
+        exec("inside = here()\ndef defined():\n    return here()", namespace)
+        seen["exec"], seen["defined"] = namespace["inside"], namespace["defined"]()
+        seen["eval"] = eval("here()", {"here": here})
+        Finalized()
+        return 0
+
+    assert cli_common.run_command("probe", probe, []) == 0
+    assert seen == {"plain": None, "exec": "exec", "defined": None, "eval": "exec", "__del__": "gc"}
+
+
 @pytest.mark.parametrize("form", ["-m", "file"])
 def test_ctrl_c_inside_code_run_from_a_string_exits_130(tmp_path, form):
     """Ctrl-C while ``exec`` runs a string (as ``dataclasses`` does when a lazily imported module
