@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import os
 import signal
 import sys
@@ -96,56 +95,65 @@ _MAX_DEFERRALS = 100
 
 @contextlib.contextmanager
 def _interrupts_delivered():
-    """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, except where raising it would go wrong;
-    there, SIGINT is sent again 10 ms later:
+    """Meanwhile, Ctrl-C raises KeyboardInterrupt as usual, and is delivered again where that
+    would go wrong:
 
-    * inside code that the garbage collector runs (a gc callback such as Hypothesis' timer, a
-      ``__del__``), which would swallow it ("Exception ignored"): put off until it lands
-      elsewhere;
+    * a KeyboardInterrupt that CPython swallows, because it was raised inside a ``__del__``, a
+      gc callback (such as Hypothesis' timer) or a weakref callback (such as importlib's module
+      locks'), reaches ``sys.unraisablehook`` instead of the program ("Exception ignored in
+      ..."): SIGINT is sent again 10 ms later, and nothing is printed;
     * inside the top-level code that ``exec`` or ``eval`` runs from a string (``dataclasses`` and
-      ``collections.namedtuple`` build their methods so, as a lazily imported module is loaded):
-      CPython records a KeyboardInterrupt that leaves such code as unhandled, and a program run
-      with ``python -m`` then ends by SIGINT even though :func:`run_command` caught it and
-      returned 130. Put off at most :data:`_MAX_DEFERRALS` times in a row, then raised there.
-      (Functions that such code defines, like Hypothesis' test wrappers, run outside it.)
+      ``collections.namedtuple`` build their methods so, as a lazily imported module is loaded),
+      CPython records a KeyboardInterrupt that leaves it as unhandled, and a program run with
+      ``python -m`` then ends by SIGINT even though :func:`run_command` caught it and returned
+      130: there the interrupt is put off (SIGINT sent again 10 ms later) at most
+      :data:`_MAX_DEFERRALS` times in a row, then raised. Functions that such code defines (like
+      Hypothesis' test wrappers) run outside it.
     """
     deferred = 0
 
     def handler(signum, frame):
         nonlocal deferred
-        where = _unsafe_to_raise(frame)
-        if where == "gc" or (where == "exec" and deferred < _MAX_DEFERRALS):
+        if deferred < _MAX_DEFERRALS and _inside_exec(frame):
             deferred += 1
-            resend = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
-            resend.daemon = True  # never holds up the exit
-            resend.start()
+            _send_again()
             return
         deferred = 0
         raise KeyboardInterrupt
 
+    def unraisable(info):
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            _send_again()  # swallowed: deliver it again
+            return
+        hook(info)
+
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers belong to the main thread
         return
-    previous = signal.signal(signal.SIGINT, handler)
+    previous, hook = signal.signal(signal.SIGINT, handler), sys.unraisablehook
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
-def _unsafe_to_raise(frame) -> str | None:
-    """Where ``frame`` or a caller below :func:`run_command` runs: "gc" (a gc callback or a
-    ``__del__``), "exec" (the top-level code of ``exec``/``eval`` of a string: ``<module>`` in
-    file ``<string>``), or None."""
-    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
-    exec_code = False
+def _send_again() -> None:
+    """SIGINT to this process 10 ms from now (from a daemon thread, which never holds up the exit)."""
+    resend = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
+    resend.daemon = True
+    resend.start()
+
+
+def _inside_exec(frame) -> bool:
+    """Whether ``frame`` or a caller below :func:`run_command` is the top-level code of
+    ``exec``/``eval`` of a string (``<module>`` in file ``<string>``)."""
     while frame is not None and frame.f_code is not run_command.__code__:
-        code = frame.f_code
-        if code in callbacks or code.co_name == "__del__":
-            return "gc"
-        exec_code = exec_code or (code.co_filename == "<string>" and code.co_name == "<module>")
+        if frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "<module>":
+            return True
         frame = frame.f_back
-    return "exec" if exec_code else None
+    return False
 
 
 def flushed(status: int) -> int:

@@ -135,30 +135,41 @@ def _interrupted_run(tmp_path, body, form):
 
 
 def test_where_a_ctrl_c_is_put_off():
-    """Only the top-level code of exec/eval of a string (and gc callbacks, __del__) puts Ctrl-C off;
-    a function that such code defined (Hypothesis wraps every test so) runs outside it."""
+    """Only the top-level code of exec/eval of a string puts Ctrl-C off; a function that such code
+    defined (Hypothesis wraps every test so) runs outside it."""
     import sys
 
     import cli_common
 
     seen = {}
 
-    class Finalized:
-        def __del__(self):
-            seen["__del__"] = cli_common._unsafe_to_raise(sys._getframe())
-
     def probe(argv):
-        here = lambda: cli_common._unsafe_to_raise(sys._getframe(1))  # noqa: E731
+        here = lambda: cli_common._inside_exec(sys._getframe(1))  # noqa: E731
         seen["plain"] = here()
         namespace = {"here": here}
         exec("inside = here()\ndef defined():\n    return here()", namespace)
         seen["exec"], seen["defined"] = namespace["inside"], namespace["defined"]()
         seen["eval"] = eval("here()", {"here": here})
-        Finalized()
         return 0
 
     assert cli_common.run_command("probe", probe, []) == 0
-    assert seen == {"plain": None, "exec": "exec", "defined": None, "eval": "exec", "__del__": "gc"}
+    assert seen == {"plain": False, "exec": True, "defined": False, "eval": True}
+
+
+@pytest.mark.parametrize("where", ["weakref callback", "__del__", "gc callback"])
+def test_a_ctrl_c_that_python_swallows_is_delivered_again(tmp_path, where):
+    """A KeyboardInterrupt raised inside a weakref callback (importlib's module locks have them),
+    a __del__ or a gc callback is swallowed by CPython ("Exception ignored in ..."), and the run
+    went on: it is now sent again, so the run ends with 130 and one line, at once."""
+    kill = "[os.kill(os.getpid(), signal.SIGINT)] + [x for x in range(1000)]"
+    body = {"weakref callback": f"import weakref; C = type('C', (), {{}}); c = C(); "
+                                f"r = weakref.ref(c, lambda _: {kill}); del c",
+            "__del__": f"C = type('C', (), {{'__del__': lambda self: {kill}}}); C()",
+            "gc callback": f"import gc; cb = lambda phase, info: {kill} if phase == 'start' else None; "
+                           "gc.callbacks.append(cb); gc.collect(); gc.callbacks.remove(cb)"}[where]
+    proc, seconds = _interrupted_run(tmp_path, body, "-m")
+    assert proc.returncode == 130 and proc.stderr == "binomgbml demo: interrupted\n", proc
+    assert seconds < 15  # not after the 30 s sleep
 
 
 @pytest.mark.parametrize("form", ["-m", "file"])
