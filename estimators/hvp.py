@@ -32,12 +32,23 @@ from typing import Any
 import torch
 from torch.func import grad, jvp, vjp, vmap
 
+from .errors import EstimatorInputError
+
 __all__ = ["HVP_MODES", "MEMORY_MODES", "AutoHvp", "PointGradients", "model_hvp"]
 
 #: the ways :meth:`Trajectory.from_model` can compute a batch of HVPs
 HVP_MODES = ("auto", "graph", "forward", "reverse", "revfwd", "loop")
 #: what :meth:`Trajectory.from_model` keeps for the HVPs: the gradient graphs too, or the points only
 MEMORY_MODES = ("fast", "flat")
+
+
+def check_modes(hvp: Any, memory: Any) -> None:
+    """Raise an :class:`EstimatorInputError` unless ``hvp`` is one of :data:`HVP_MODES` and
+    ``memory`` one of :data:`MEMORY_MODES`."""
+    if hvp not in HVP_MODES:
+        raise EstimatorInputError(f"hvp={hvp!r} must be one of {', '.join(HVP_MODES)}")
+    if memory not in MEMORY_MODES:
+        raise EstimatorInputError(f"memory={memory!r} must be one of {', '.join(MEMORY_MODES)}")
 
 HvpFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Loss = Callable[[torch.Tensor], torch.Tensor]

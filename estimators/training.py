@@ -37,7 +37,8 @@ from .backprop import fo, maml, trunc
 from .binomial import binom, hybrid
 from .errors import EstimatorInputError, adapted_parameters, check_int, check_positive
 from .implicit import imaml
-from .trajectory import HVP_MODES, MEMORY_MODES, Trajectory, unflatten
+from .hvp import check_modes
+from .trajectory import Trajectory, unflatten
 from .unrolled import maml_autograd
 
 __all__ = ["ESTIMATORS", "MetaObjective", "accumulate_meta_gradient", "meta_gradient"]
@@ -150,11 +151,7 @@ class _InnerLoop:
 
     def checked(self) -> _InnerLoop:
         """This, validated (an input error otherwise)."""
-        if self.hvp not in HVP_MODES:
-            raise EstimatorInputError(f"hvp={self.hvp!r} must be one of {', '.join(HVP_MODES)}")
-        if self.memory not in MEMORY_MODES:
-            raise EstimatorInputError(f"memory={self.memory!r} must be one of "
-                                      f"{', '.join(MEMORY_MODES)}")
+        check_modes(self.hvp, self.memory)
         return _InnerLoop(check_int("K", self.K, 1), check_positive("alpha", self.alpha), self.hvp,
                           self.memory)
 

@@ -42,6 +42,7 @@ from .hvp import (
     MEMORY_MODES,
     MODE_FAILURES,
     PointGradients,
+    check_modes,
     inner_loop_with_graphs,
     model_hvp,
 )
@@ -169,10 +170,7 @@ class Trajectory:
         """:meth:`from_model`; without ``checked``, without its data-dependent checks (finite
         data, a deterministic finite loss), so that it can run under ``torch.func.vmap`` over
         tasks (``val_loss`` then stays a 0-d tensor)."""
-        if hvp not in HVP_MODES:
-            raise EstimatorInputError(f"hvp={hvp!r} must be one of {', '.join(HVP_MODES)}")
-        if memory not in MEMORY_MODES:
-            raise EstimatorInputError(f"memory={memory!r} must be one of {', '.join(MEMORY_MODES)}")
+        check_modes(hvp, memory)
         meta_only = meta_only_parameters(model, adapted)
         adapted = adapted_parameters(model, adapted)
         K = check_int("K", K, 1)
