@@ -1145,14 +1145,18 @@ def _implicit_case(estimator: Callable, claim: str, H, g, lam: float, steps: int
             "allowed": allowed, "ok": ok}
 
 
+def _check_steps(claim: str, steps: Any, what: str = "") -> None:
+    if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise ValueError(f"{what}steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
+
+
 def check_implicit_estimator(estimator: Callable, *, claim: str, steps: int | None = None,
                              x0: str = "g", examples: int = 50, seed: int = 0) -> dict:
     """Property-test ``estimator(traj, lam)`` ("imaml.exact") or ``estimator(traj, lam, steps)``
     ("imaml.cg") on Hypothesis cases (float64 Hessians H^K with I + H^K/lam positive definite,
     d <= 3); :class:`ImplicitViolation` (an AssertionError) with the shrunk counterexample on a
     violation, else a summary."""
-    if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
+    _check_steps(claim, steps)
     state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "witness": None}
 
     def examine(case):
@@ -1191,8 +1195,7 @@ def replay_implicit_witness(estimator: Callable, witness: dict) -> tuple[bool, s
     lam, steps, x0 = witness["lam"], witness["steps"], witness["x0"]
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (np.isfinite(lam) and lam > 0):
         raise ValueError(f"witness lam={lam!r} must be a positive finite number")
-    if claim == "imaml.cg" and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"witness steps={steps!r} must be an integer >= 0 for claim 'imaml.cg'")
+    _check_steps(claim, steps, "witness ")
     if x0 not in ("g", "zero"):
         raise ValueError(f"witness x0={x0!r} must be 'g' or 'zero'")
     if np.linalg.eigvalsh(np.eye(g.size) + H / lam).min() <= 0:
