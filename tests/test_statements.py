@@ -172,10 +172,13 @@ def test_every_bound_variant_evaluates_at_the_figure_2_point():
 
 
 def test_import_bounds_needs_no_sympy_until_an_expression_is_asked_for():
+    """Neither for BinomGBML's statements nor for the related papers', nor for the bounds CLI."""
     import subprocess
     import sys
     code = ("import sys, bounds; bounds.evaluate('3.8', 5, 1, '1/4', 1, exact=True, variant='all');"
             "bounds.STATEMENTS['thm3.8.fo'].variant('corrected');"
+            "bounds.evaluate('imaml.thm2', 4, 2, '1/2', '1/4', 3, 2, 1, '1/10', exact=True);"
+            "bounds.evaluate('ji2022.prop1', 0.1, 2, 1, 5, 1); import bounds.cli;"
             "print('sympy' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
